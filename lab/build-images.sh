@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Build the lab's images locally (nothing can be pulled): a Debian base from debootstrap, the
+# node image, the demo HTTP service and the registrator stand-in. Each image is also saved to
+# $DOCKYARD_CACHE/images so that a fresh Docker engine with a warm cache only has to load it.
+. "$(dirname "$0")/lib.sh"
+export DOCKER_BUILDKIT=0
+
+docker_ok || die "no Docker engine answers." "run 'make toolchain' (lab/ensure-docker.sh) first."
+mkdir -p "$DOCKYARD_IMAGE_DIR"
+
+have_image() { docker image inspect "$1" >/dev/null 2>&1; }
+
+# from_cache REF: true when the image is present, loading the cached tarball if needed.
+from_cache() {
+  local tarball
+  tarball=$(image_tarball "$1")
+  have_image "$1" && { [ -f "$tarball" ] || save "$1"; log "$1: present"; return 0; }
+  [ -f "$tarball" ] || return 1
+  log "$1: loading $tarball"
+  docker load -i "$tarball" >/dev/null && have_image "$1"
+}
+
+save() {
+  local tarball
+  tarball=$(image_tarball "$1")
+  docker save "$1" -o "$tarball.tmp" && mv "$tarball.tmp" "$tarball"
+}
+
+build_base() {
+  from_cache "$DOCKYARD_BASE_IMAGE" && return
+  require_root "debootstrap" images
+  require_space "$DOCKYARD_CACHE" 1500
+  command -v debootstrap >/dev/null 2>&1 || {
+    log "installing debootstrap"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap >/dev/null ||
+      die "could not install debootstrap." "run 'apt-get install debootstrap' by hand."
+  }
+  local rootfs=$DOCKYARD_CACHE/tmp/rootfs-$DEBIAN_SUITE
+  rm -rf "$rootfs" && mkdir -p "$rootfs"
+  log "$DOCKYARD_BASE_IMAGE: debootstrap $DEBIAN_SUITE from $DEBIAN_MIRROR"
+  debootstrap --variant=minbase "$DEBIAN_SUITE" "$rootfs" "$DEBIAN_MIRROR" >"$DOCKYARD_CACHE/tmp/debootstrap.log" 2>&1 ||
+    die "debootstrap failed (log: $DOCKYARD_CACHE/tmp/debootstrap.log)." "check that $DEBIAN_MIRROR is reachable."
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+  tar -C "$rootfs" -c . | docker import --change 'CMD ["/bin/bash"]' - "$DOCKYARD_BASE_IMAGE" >/dev/null
+  rm -rf "$rootfs"
+  save "$DOCKYARD_BASE_IMAGE"
+}
+
+build_with_dockerfile() { # REF CONTEXT
+  from_cache "$1" && return
+  log "$1: building"
+  docker build -q --build-arg "BASE=$DOCKYARD_BASE_IMAGE" -t "$1" "$2" >/dev/null ||
+    die "docker build of $1 failed." "re-run 'docker build --build-arg BASE=$DOCKYARD_BASE_IMAGE $2' to see the error."
+  save "$1"
+}
+
+build_demo() {
+  from_cache "$DOCKYARD_DEMO_IMAGE" && return
+  require_go
+  local ctx=$DOCKYARD_CACHE/tmp/demo-http
+  rm -rf "$ctx" && mkdir -p "$ctx"
+  cp "$LAB_DIR/images/demo-http/Dockerfile" "$ctx/"
+  (cd "$LAB_DIR/images/demo-http" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$ctx/demo-http" .) ||
+    die "building the demo HTTP service failed." "see the go error above."
+  build_with_dockerfile "$DOCKYARD_DEMO_IMAGE" "$ctx"
+  rm -rf "$ctx"
+}
+
+build_registrator() {
+  from_cache "$DOCKYARD_REGISTRATOR_IMAGE" && return
+  local ctx=$DOCKYARD_CACHE/tmp/registrator
+  rm -rf "$ctx" && mkdir -p "$ctx"
+  cp "$LAB_DIR/images/registrator/"* "$REPO_DIR/plugins/module_utils/_registrator_rules.py" "$ctx/"
+  build_with_dockerfile "$DOCKYARD_REGISTRATOR_IMAGE" "$ctx"
+  rm -rf "$ctx"
+}
+
+require_space "$DOCKYARD_CACHE" 500
+build_base
+build_with_dockerfile "$DOCKYARD_NODE_IMAGE" "$LAB_DIR/images/node"
+build_demo
+build_registrator

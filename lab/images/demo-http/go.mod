@@ -1,0 +1,3 @@
+module dockyard.local/demo-http
+
+go 1.22

@@ -70,7 +70,7 @@ def service_metadata(env: list, labels: dict, exposed_port: str) -> tuple[dict, 
         key = name[len("SERVICE_"):].lower()
         if key in from_port:
             continue
-        head, _, rest = key.partition("_")
+        head, dummy, rest = key.partition("_")
         if head.isdigit() and rest:
             if head != exposed_port:
                 continue
@@ -117,7 +117,7 @@ def container_ports(inspect: dict) -> dict:
     if network_mode not in ("", "bridge", "default", "host") and not network_mode.startswith("container:"):
         overlay_ip = (((inspect.get("NetworkSettings") or {}).get("Networks") or {}).get(network_mode) or {}).get("IPAddress")
         if overlay_ip:
-            ports = {port: (overlay_ip, host_port) for port, (_, host_port) in ports.items()}
+            ports = {port: (overlay_ip, binding[1]) for port, binding in ports.items()}
     return ports
 
 
@@ -144,7 +144,7 @@ def services_for_container(inspect: dict, options: RegistratorOptions, resolve=r
     is_group = len(ports) > 1
     services = []
     for key, (host_ip, host_port) in ports.items():
-        exposed_port, _, port_type = key.partition("/")
+        exposed_port, dummy, port_type = key.partition("/")
         port_type = port_type or "tcp"
         metadata, from_port = service_metadata(config.get("Env"), config.get("Labels"), exposed_port)
         if metadata.get("ignore"):

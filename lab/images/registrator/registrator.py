@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """registrator-compat: the lab's stand-in for gliderlabs/registrator.
 
 The Go module proxy reachable from the lab serves no build of gliderlabs/registrator's master

@@ -60,3 +60,5 @@ export DOCKYARD_BASE_IMAGE DOCKYARD_NODE_IMAGE DOCKYARD_DEMO_IMAGE DOCKYARD_REGI
 
 # image_tarball REF -> where the saved copy of an image lives in the cache
 image_tarball() { printf '%s/%s.tar' "$DOCKYARD_IMAGE_DIR" "$(printf '%s' "$1" | tr '/:' '__')"; }
+DOCKYARD_REGISTRATOR_TARBALL=$(image_tarball "$DOCKYARD_REGISTRATOR_IMAGE")
+export DOCKYARD_REGISTRATOR_TARBALL

@@ -48,11 +48,11 @@ images: toolchain
 # --- the lab -------------------------------------------------------------------------------
 .PHONY: lab
 lab: venv images
-	lab/molecule.sh converge -s default
+	lab/run.sh molecule converge -s default
 
 .PHONY: lab-down
 lab-down: venv
-	lab/molecule.sh destroy -s default
+	lab/run.sh molecule destroy -s default
 	lab/down.sh
 
 # --- tests ---------------------------------------------------------------------------------
@@ -82,7 +82,7 @@ unit: venv
 
 .PHONY: smoke
 smoke: venv images
-	$(BIN)/pytest -q tests/smoke
+	lab/run.sh pytest -q tests/smoke
 
 .PHONY: integration
 integration: venv toolchain
@@ -90,7 +90,7 @@ integration: venv toolchain
 
 .PHONY: molecule
 molecule: venv images
-	set -e; for s in $(SCENARIOS); do lab/molecule.sh test -s $$s; done
+	set -e; for s in $(SCENARIOS); do lab/run.sh molecule test -s $$s; done
 
 .PHONY: bench
 bench: venv images

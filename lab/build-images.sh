@@ -49,8 +49,12 @@ build_base() {
 build_with_dockerfile() { # REF CONTEXT
   from_cache "$1" && return
   log "$1: building"
-  docker build -q --build-arg "BASE=$DOCKYARD_BASE_IMAGE" -t "$1" "$2" >/dev/null ||
-    die "docker build of $1 failed." "re-run 'docker build --build-arg BASE=$DOCKYARD_BASE_IMAGE $2' to see the error."
+  local build_log=$DOCKYARD_CACHE/tmp/build-${1//[\/:]/_}.log
+  mkdir -p "$(dirname "$build_log")"
+  docker build --build-arg "BASE=$DOCKYARD_BASE_IMAGE" -t "$1" "$2" >"$build_log" 2>&1 || {
+    tail -n 20 "$build_log" >&2
+    die "docker build of $1 failed (log: $build_log)." "fix the recipe in $2, or check that the Debian mirror is reachable from containers."
+  }
   save "$1"
 }
 

@@ -29,16 +29,27 @@ from _registrator_rules import RegistratorOptions, registered_by, services_for_c
 log = logging.getLogger("registrator")
 
 
-def go_bool(value):
-    return str(value).lower() in ("1", "t", "true", "yes")
+BOOL_FLAGS = ("internal", "explicit", "cleanup")
+
+
+def normalize_bool_flags(argv):
+    """Go's flag package reads `-cleanup` and `-cleanup=false`, and a bool flag never takes the
+    next argument; turn the `=value` forms into what argparse's store_true understands."""
+    normalized = []
+    for arg in argv:
+        name, sep, value = arg.lstrip("-").partition("=")
+        if arg.startswith("-") and name in BOOL_FLAGS and sep:
+            if value.lower() in ("1", "t", "true"):
+                normalized.append("-" + name)
+            continue
+        normalized.append(arg)
+    return normalized
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="registrator", usage="registrator [options] <registry URI>")
-    flag = {"nargs": "?", "const": True, "default": False, "type": go_bool}
-    parser.add_argument("-internal", **flag)
-    parser.add_argument("-explicit", **flag)
-    parser.add_argument("-cleanup", **flag)
+    for name in BOOL_FLAGS:
+        parser.add_argument("-" + name, action="store_true")
     parser.add_argument("-ip", default="")
     parser.add_argument("-tags", default="")
     parser.add_argument("-useIpFromLabel", default="")
@@ -47,7 +58,7 @@ def parse_args(argv):
     parser.add_argument("-retry-attempts", dest="retry_attempts", type=int, default=0)
     parser.add_argument("-retry-interval", dest="retry_interval", type=int, default=2000)
     parser.add_argument("uri")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(normalize_bool_flags(argv))
     if args.retry_interval <= 0:
         parser.error("-retry-interval must be greater than 0")
     return args

@@ -49,6 +49,7 @@ images: toolchain
 .PHONY: lab
 lab: venv images
 	lab/run.sh molecule converge -s default
+	lab/run.sh molecule side-effect -s default
 
 .PHONY: lab-down
 lab-down: venv

@@ -9,7 +9,7 @@ BIN_CACHE=$DOCKYARD_CACHE/bin
 go_fetch() { # go_fetch MODULE@VERSION -> prints the module's directory in the module cache
   local out
   out=$(go mod download -json "$1" 2>&1) || die "the Go proxy did not serve $1: $(printf '%s' "$out" | grep -m1 -i -E 'error|forbidden|refused|not' || printf '%s' "$out" | tail -n1)" \
-    "check that $(go env GOPROXY) is reachable (curl -sI https://proxy.golang.org) and that $1 exists."
+    "check that the Go proxy is reachable (curl -sI $(go env GOPROXY | cut -d, -f1)) and that $1 exists there."
   printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])'
 }
 

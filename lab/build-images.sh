@@ -14,7 +14,7 @@ have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 from_cache() {
   local tarball
   tarball=$(image_tarball "$1")
-  have_image "$1" && { [ -f "$tarball" ] || save "$1"; log "$1: present"; return 0; }
+  have_image "$1" && { [ -f "$tarball" ] || save "$1"; prune_older "$1"; log "$1: present"; return 0; }
   [ -f "$tarball" ] || return 1
   log "$1: loading $tarball"
   docker load -i "$tarball" >/dev/null && have_image "$1"
@@ -24,6 +24,17 @@ save() {
   local tarball
   tarball=$(image_tarball "$1")
   docker save "$1" -o "$tarball.tmp" && mv "$tarball.tmp" "$tarball"
+  prune_older "$1"
+}
+
+# prune_older REF: drop the cached tarballs and local tags of earlier recipes of this image.
+prune_older() {
+  local repo=${1%:*} keep stale
+  keep=$(image_tarball "$1")
+  for stale in "$DOCKYARD_IMAGE_DIR/$(printf '%s' "$repo" | tr '/' '_')"_*.tar; do
+    [ -e "$stale" ] && [ "$stale" != "$keep" ] && rm -f "$stale"
+  done
+  docker image ls --format '{{.Repository}}:{{.Tag}}' "$repo" | grep -vx "$1" | xargs -r docker image rm >/dev/null 2>&1 || true
 }
 
 build_base() {

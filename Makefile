@@ -95,4 +95,5 @@ molecule: venv images
 
 .PHONY: bench
 bench: venv images
-	$(BIN)/python bench/run.py
+	lab/run.sh python bench/catalog_lookups.py
+	lab/run.sh python bench/lab_latency.py

@@ -279,7 +279,7 @@ class ConsulClient:
         """The services registered on one catalog node, as ServiceInstance (no health); [] if unknown."""
         check_name("node", node)
         with self._calling(f"reading node {node!r}"):
-            dummy, data = self._api.catalog.node(node, dc=datacenter)
+            _index, data = self._api.catalog.node(node, dc=datacenter)
         if not data:
             return []
         node_data = dict(data.get("Node") or {})
@@ -335,7 +335,7 @@ class ConsulClient:
 
     def autopilot_health(self) -> AutopilotHealth:
         # Consul answers 429, with the same body, while the cluster is unhealthy.
-        dummy, data = self._raw("get", "/v1/operator/autopilot/health", "reading autopilot health", ok_statuses=(429,))
+        _index, data = self._raw("get", "/v1/operator/autopilot/health", "reading autopilot health", ok_statuses=(429,))
         return AutopilotHealth.from_api(data or {})
 
     # --- local agent ---------------------------------------------------------------------
@@ -353,11 +353,15 @@ class ConsulClient:
         with self._calling("listing the agent's checks"):
             return dict(self._api.agent.checks() or {})
 
-    def register_service(self, registration: dict) -> None:
-        """PUT /v1/agent/service/register with a complete registration body (ID, Name, Check(s), ...)."""
+    def register_service(self, registration: dict, replace_existing_checks: bool = False) -> None:
+        """PUT /v1/agent/service/register with a complete registration body (ID, Name, Check(s), ...).
+
+        With replace_existing_checks, checks of the service missing from the body are removed.
+        """
         check_name("service", registration.get("Name"))
         action = f"registering service {registration.get('ID') or registration.get('Name')!r}"
-        self._raw("put", "/v1/agent/service/register", action, body=registration)
+        params = [("replace-existing-checks", "true")] if replace_existing_checks else []
+        self._raw("put", "/v1/agent/service/register", action, params=params, body=registration)
 
     def deregister_service(self, service_id: str) -> None:
         check_name("service ID", service_id)

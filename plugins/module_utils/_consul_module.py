@@ -27,7 +27,7 @@ def connection_argument_spec() -> dict:
     host, port, scheme and validate_certs have no default here, so that an unset option can
     fall back to the Consul CLI environment in resolve_connection.
     """
-    spec = {name: {"type": type_name} for name, (type_name, dummy) in CONNECTION_OPTIONS.items()}
+    spec = {name: {"type": type_name} for name, (type_name, _env) in CONNECTION_OPTIONS.items()}
     spec["scheme"]["choices"] = ["http", "https"]
     spec["token"]["no_log"] = True
     spec["timeout"]["default"] = DEFAULT_TIMEOUT

@@ -65,7 +65,9 @@ class ConnectionOptions:
         return f"{self.scheme}://{host}:{self.port}"
 
 
-_ADDR = re.compile(r"^(?:(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*)://)?(?P<host>\[[0-9a-fA-F:.]+\]|[^:/\[\]]+)(?::(?P<port>\d+))?/?$")
+_ADDR = re.compile(
+    r"^(?:(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*)://)?(?P<host>\[[0-9a-fA-F:.]+\]|[^:/\[\]]+)(?::(?P<port>\d+))?/?$"
+)
 
 
 def parse_http_addr(value: str) -> tuple[str | None, str, int | None]:
@@ -148,7 +150,9 @@ def resolve_connection(params: dict, environ) -> ConnectionOptions:
         resolved[name] = value
     client_key = given.get("client_key") or environ.get("CONSUL_CLIENT_KEY") or None
     if client_key and not resolved["client_cert"]:
-        raise ConsulInvalidArgument("client_key (or CONSUL_CLIENT_KEY) is set without client_cert (CONSUL_CLIENT_CERT).")
+        raise ConsulInvalidArgument(
+            "client_key (or CONSUL_CLIENT_KEY) is set without client_cert (CONSUL_CLIENT_CERT)."
+        )
 
     if "validate_certs" in given:
         validate_certs = _to_bool("validate_certs", given["validate_certs"])

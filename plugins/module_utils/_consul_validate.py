@@ -65,3 +65,18 @@ def check_index(index) -> int:
     if value < 0:
         raise ConsulInvalidArgument(f"index={index!r} is not a Consul index (a non-negative integer).")
     return value
+
+
+_GO_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+
+
+def go_duration(value) -> float:
+    """A Go duration ('10s', '1m30s', '500ms'; a bare number means seconds) in seconds."""
+    text = str(value).strip()
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        return float(text)
+    parts = _GO_DURATION_PART.findall(text)
+    if not text or "".join(number + unit for number, unit in parts) != text:
+        raise ConsulInvalidArgument(f"{value!r} is not a duration; use e.g. '10s', '1m30s' or '500ms'.")
+    return sum(float(number) * _GO_UNITS[unit] for number, unit in parts)

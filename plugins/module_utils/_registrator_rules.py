@@ -67,10 +67,10 @@ def service_metadata(env: list, labels: dict, exposed_port: str) -> tuple[dict, 
         name, sep, value = pair.partition("=")
         if not sep or not name.startswith("SERVICE_"):
             continue
-        key = name[len("SERVICE_"):].lower()
+        key = name[len("SERVICE_") :].lower()
         if key in from_port:
             continue
-        head, dummy, rest = key.partition("_")
+        head, _sep, rest = key.partition("_")
         if head.isdigit() and rest:
             if head != exposed_port:
                 continue
@@ -81,13 +81,36 @@ def service_metadata(env: list, labels: dict, exposed_port: str) -> tuple[dict, 
     return metadata, from_port
 
 
+def parse_escaped_commas(text: str) -> list:
+    """registrator's recParseEscapedComma: split on commas not escaped as '\\,', drop empty items.
+
+    Items are not trimmed, and come out in the order registrator's recursion produces
+    (last item first), so a registration matches the one registrator makes byte for byte.
+    """
+    items = []
+    while text:
+        if text[0] == ",":
+            text = text[1:]
+            continue
+        offset = 0
+        while True:
+            index = text.find(",", offset)
+            if index == -1:
+                items.insert(0, text)
+                return items
+            if text[index - 1] != "\\":
+                items.insert(0, text[:index])
+                text = text[index + 1 :]
+                break
+            text = text[: index - 1] + text[index:]
+            offset = index
+    return items
+
+
 def _combine_tags(*sources: str) -> tuple:
     tags = []
     for source in sources:
-        for tag in (source or "").split(","):
-            tag = tag.strip()
-            if tag and tag not in tags:
-                tags.append(tag)
+        tags.extend(parse_escaped_commas(source or ""))
     return tuple(tags)
 
 
@@ -115,7 +138,9 @@ def container_ports(inspect: dict) -> dict:
         ports[port] = (host_ip or "0.0.0.0", host_port)
     network_mode = (inspect.get("HostConfig") or {}).get("NetworkMode") or ""
     if network_mode not in ("", "bridge", "default", "host") and not network_mode.startswith("container:"):
-        overlay_ip = (((inspect.get("NetworkSettings") or {}).get("Networks") or {}).get(network_mode) or {}).get("IPAddress")
+        overlay_ip = (((inspect.get("NetworkSettings") or {}).get("Networks") or {}).get(network_mode) or {}).get(
+            "IPAddress"
+        )
         if overlay_ip:
             ports = {port: (overlay_ip, binding[1]) for port, binding in ports.items()}
     return ports
@@ -136,15 +161,11 @@ def services_for_container(inspect: dict, options: RegistratorOptions, resolve=r
     default_name = (config.get("Image") or "").rsplit("/", 1)[-1].split(":")[0]
     container_ip = _container_ip(inspect)
 
-    ports = {
-        key: value
-        for key, value in container_ports(inspect).items()
-        if options.internal or value[1]
-    }
+    ports = {key: value for key, value in container_ports(inspect).items() if options.internal or value[1]}
     is_group = len(ports) > 1
     services = []
     for key, (host_ip, host_port) in ports.items():
-        exposed_port, dummy, port_type = key.partition("/")
+        exposed_port, _sep, port_type = key.partition("/")
         port_type = port_type or "tcp"
         metadata, from_port = service_metadata(config.get("Env"), config.get("Labels"), exposed_port)
         if metadata.get("ignore"):
@@ -216,6 +237,12 @@ def _build_check(service: ExpectedService) -> dict:
         timeout = None
     elif attrs.get("check_tcp"):
         check["TCP"] = f"{service.address}:{service.port}"
+    elif attrs.get("check_grpc"):
+        check["GRPC"] = f"{service.address}:{service.port}"
+        if attrs.get("check_grpc_use_tls"):
+            check["GRPCUseTLS"] = True
+            if attrs.get("check_tls_skip_verify"):
+                check["TLSSkipVerify"] = True
     else:
         return {}
     if timeout:

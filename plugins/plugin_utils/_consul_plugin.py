@@ -36,7 +36,9 @@ def ansible_errors(error_class=AnsibleError):
 def client_for(plugin, error_class=AnsibleError) -> ConsulClient:
     """A client from the plugin's connection options (task/term > vars > env > ini > Consul CLI env)."""
     if CONSUL_IMPORT_ERROR is not None:
-        raise error_class(f"{plugin.ansible_name or 'this plugin'} needs the Python library {REQUIREMENT} on the controller.")
+        raise error_class(
+            f"{plugin.ansible_name or 'this plugin'} needs the Python library {REQUIREMENT} on the controller."
+        )
     params = {name: plugin.get_option(name) for name in CONNECTION_OPTIONS}
     with ansible_errors(error_class):
         return ConsulClient(resolve_connection(params, os.environ))

@@ -27,7 +27,9 @@ def consul_binary() -> str:
     candidate = os.environ.get("CONSUL_BIN")
     if not candidate:
         versions = (REPO / "lab" / "versions.env").read_text()
-        version = next(line.split("=", 1)[1].strip() for line in versions.splitlines() if line.startswith("CONSUL_VERSION="))
+        version = next(
+            line.split("=", 1)[1].strip() for line in versions.splitlines() if line.startswith("CONSUL_VERSION=")
+        )
         cache = os.environ.get("DOCKYARD_CACHE") or os.path.join(
             os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "dockyard"
         )
@@ -115,11 +117,24 @@ class ConsulAgent:
 
     def _make_certs(self) -> dict:
         binary = consul_binary()
-        run = {"cwd": self.workdir, "check": True, "capture_output": True}
-        subprocess.run([binary, "tls", "ca", "create", "-days", "2"], **run)
+        subprocess.run([binary, "tls", "ca", "create", "-days", "2"], cwd=self.workdir, check=True, capture_output=True)
         subprocess.run(
-            [binary, "tls", "cert", "create", "-server", "-dc", "dc1", "-days", "2", "-additional-ipaddress", "127.0.0.1"],
-            **run,
+            [
+                binary,
+                "tls",
+                "cert",
+                "create",
+                "-server",
+                "-dc",
+                "dc1",
+                "-days",
+                "2",
+                "-additional-ipaddress",
+                "127.0.0.1",
+            ],
+            cwd=self.workdir,
+            check=True,
+            capture_output=True,
         )
         self.ca_file = str(self.workdir / "consul-agent-ca.pem")
         return {

@@ -55,7 +55,7 @@ options:
     type: str
   timeout:
     description:
-      - Seconds to wait for the agent to connect and answer. A blocking query waits this long on top of its O(wait).
+      - Seconds to wait for the agent to connect and answer. A blocking query waits this long on top of its wait time.
     type: float
     default: 10
 notes:

@@ -19,7 +19,7 @@ description:
     every other character becomes C(_) and a leading digit gets a C(_) in front (C(web-api)
     gives C(web_api), C(1web) gives C(_1web)); C(all) and C(ungrouped) become C(all_) and
     C(ungrouped_). The same rule applies to tag, datacenter and health groups after their prefix.
-author: dockyard.discovery contributors
+author: dockyard.discovery contributors (@dockyard)
 options:
   plugin:
     description: Marks the file as this plugin's configuration.

@@ -10,7 +10,7 @@ version_added: 0.1.0
 description:
   - For the term V(services), the names of the services in the catalog; for V(nodes), the names of the nodes.
   - All terms share one connection.
-author: dockyard.discovery contributors
+author: dockyard.discovery contributors (@dockyard)
 options:
   _terms:
     description: V(services) or V(nodes).

@@ -12,7 +12,7 @@ description:
     prefix as a dict of key to value.
   - A key that does not exist gives O(default).
   - All terms share one connection.
-author: dockyard.discovery contributors
+author: dockyard.discovery contributors (@dockyard)
 options:
   _terms:
     description: Keys (relative paths such as C(app/config/port)), or prefixes with O(recurse=true).

@@ -12,7 +12,7 @@ description:
     (the shape of M(dockyard.discovery.service_info)'s RV(dockyard.discovery.service_info#module:instances)).
   - Healthy instances only by default. An unknown service gives no endpoints, not an error.
   - All terms share one connection.
-author: dockyard.discovery contributors
+author: dockyard.discovery contributors (@dockyard)
 options:
   _terms:
     description: Service names.

@@ -17,6 +17,7 @@ import inspect
 import json
 import os
 import traceback
+import warnings
 from contextlib import contextmanager
 
 from ansible_collections.dockyard.discovery.plugins.module_utils._consul_errors import (
@@ -99,7 +100,9 @@ def _new_api(options: ConnectionOptions):
         "cert": cert,
         _timeout_keyword(): options.timeout,
     }
-    with _library_env_hidden():
+    # python-consul2 warns about Consul features older than 1.6 each time a client is made.
+    with _library_env_hidden(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
         api = consul.Consul(**kwargs)
     # py-consul sends no token on some calls (agent members and self, raft configuration);
     # a session-wide header makes every request carry it, whichever package is installed.

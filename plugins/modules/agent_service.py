@@ -16,7 +16,7 @@ description:
     definitions in the service meta key C(dockyard_checks). A service registered by other means
     is re-registered once to add it.
   - Checks missing from O(checks) are removed from the service.
-author: dockyard.discovery contributors
+author: dockyard.discovery contributors (@dockyard)
 options:
   name:
     description: Service name.

@@ -9,7 +9,7 @@ short_description: List the services, nodes and datacenters of the Consul catalo
 version_added: 0.1.0
 description:
   - Reads the Consul catalog; O(gather) chooses which parts.
-author: dockyard.discovery contributors
+author: dockyard.discovery contributors (@dockyard)
 options:
   gather:
     description: Which parts of the catalog to read.

@@ -12,7 +12,7 @@ description:
     wait for a healthy cluster with C(until).
   - A cluster without a leader is not an error here; it is reported with RV(leader) empty and
     RV(healthy=false).
-author: dockyard.discovery contributors
+author: dockyard.discovery contributors (@dockyard)
 options:
   wan:
     description: List the WAN members (servers of every datacenter) instead of the LAN members.

@@ -8,26 +8,26 @@ module: kv
 short_description: Get, put and delete keys in the Consul key/value store
 version_added: 0.1.0
 description:
-  - V(get) reads a key, or with O(recurse=true) every key under a prefix.
-  - V(present) writes a key when its value or flags differ; with O(cas) only if the key's
+  - O(operation=get) reads a key, or with O(recurse=true) every key under a prefix.
+  - O(operation=put) writes a key when its value or flags differ; with O(cas) only if the key's
     modify index still equals O(cas) (V(0) means only if the key does not exist yet).
-  - V(absent) deletes a key, or with O(recurse=true) every key under a prefix. A prefix is a plain
+  - O(operation=delete) deletes a key, or with O(recurse=true) every key under a prefix. A prefix is a plain
     string prefix, so C(app) also matches C(apple); end it with C(/) to stay inside a folder.
   - Keys are relative paths such as C(app/config). A leading C(/), an empty segment (C(//)),
     a C(.) or C(..) segment or a control character is rejected before anything is sent.
-author: dockyard.discovery contributors
+author: dockyard.discovery contributors (@dockyard)
 options:
   key:
     description: The key, or the prefix with O(recurse=true).
     type: str
     required: true
-  state:
-    description: What to do with the key.
+  operation:
+    description: What to do with the key. V(put) and V(delete) are idempotent.
     type: str
-    choices: [get, present, absent]
+    choices: [get, put, delete]
     default: get
   value:
-    description: Value to write; required with O(state=present).
+    description: Value to write; required with O(operation=put).
     type: str
   flags:
     description: Opaque unsigned integer stored with the key.
@@ -42,7 +42,7 @@ options:
     type: bool
     default: false
   index:
-    description: With O(state=get), a blocking query that waits until the key's index is greater than this value.
+    description: With O(operation=get), a blocking query that waits until the key's index is greater than this value.
     type: int
   wait:
     description: How long a blocking query waits, at most V(10m).
@@ -70,14 +70,14 @@ EXAMPLES = r"""
   dockyard.discovery.kv:
     key: app/config/port
     value: "8080"
-    state: present
+    operation: put
 
 - name: Create it only if nobody did before
   dockyard.discovery.kv:
     key: app/leader
     value: "{{ inventory_hostname }}"
     cas: 0
-    state: present
+    operation: put
 
 - name: Read a tree
   dockyard.discovery.kv:
@@ -89,7 +89,7 @@ EXAMPLES = r"""
   dockyard.discovery.kv:
     key: app/config
     recurse: true
-    state: absent
+    operation: delete
 """
 
 RETURN = r"""
@@ -131,19 +131,19 @@ def _tree(entries) -> dict:
 def apply_kv(consul: ConsulModule) -> dict:
     params = consul.params
     client = consul.client
-    key, state, recurse = params["key"], params["state"], params["recurse"]
-    blocking = {"index": params["index"], "wait": params["wait"]} if state == "get" else {}
+    key, operation, recurse = params["key"], params["operation"], params["recurse"]
+    blocking = {"index": params["index"], "wait": params["wait"]} if operation == "get" else {}
     index, current = client.kv_get(key, recurse=recurse, datacenter=params["datacenter"], **blocking)
 
     if recurse:
         if params["cas"] is not None:
             raise ConsulInvalidArgument("cas works on one key; it cannot be combined with recurse=true.")
-        return _apply_tree(consul, key, state, index, current)
+        return _apply_tree(consul, key, operation, index, current)
 
     found = current is not None
     after = current
     changed = False
-    if state == "present":
+    if operation == "put":
         flags = params["flags"] if params["flags"] is not None else (current.flags if current else 0)
         changed = current is None or current.value != params["value"] or current.flags != flags
         if changed:
@@ -155,7 +155,7 @@ def apply_kv(consul: ConsulModule) -> dict:
                 ):
                     raise _cas_error(params["cas"], key)
                 index, after = client.kv_get(key, datacenter=params["datacenter"])
-    elif state == "absent" and found:
+    elif operation == "delete" and found:
         _check_cas(params["cas"], current, key)
         changed, after = True, None
         if not consul.check_mode and not client.kv_delete(key, cas=params["cas"], datacenter=params["datacenter"]):
@@ -168,7 +168,7 @@ def apply_kv(consul: ConsulModule) -> dict:
         "entry": after.to_dict() if after else None,
         "index": index,
     }
-    if consul.diff_mode and state != "get":
+    if consul.diff_mode and operation != "get":
         result["diff"] = {
             "before": {key: current.value} if current else {},
             "after": {key: after.value} if after else {},
@@ -176,20 +176,20 @@ def apply_kv(consul: ConsulModule) -> dict:
     return result
 
 
-def _apply_tree(consul: ConsulModule, key: str, state: str, index: int, entries: list) -> dict:
-    if state == "present":
-        raise ConsulInvalidArgument("state=present writes one key; recurse=true works with state=get or absent.")
-    changed = state == "absent" and bool(entries)
+def _apply_tree(consul: ConsulModule, key: str, operation: str, index: int, entries: list) -> dict:
+    if operation == "put":
+        raise ConsulInvalidArgument("operation=put writes one key; recurse=true works with operation=get or delete.")
+    changed = operation == "delete" and bool(entries)
     if changed and not consul.check_mode:
         consul.client.kv_delete(key, recurse=True, datacenter=consul.params["datacenter"])
-    after = [] if state == "absent" else entries
+    after = [] if operation == "delete" else entries
     result = {
         "changed": changed,
         "found": bool(entries),
         "entries": [e.to_dict() for e in after],
         "index": index,
     }
-    if consul.diff_mode and state != "get":
+    if consul.diff_mode and operation != "get":
         result["diff"] = {"before": _tree(entries), "after": _tree(after)}
     return result
 
@@ -209,7 +209,7 @@ def main():
     consul = ConsulModule(
         argument_spec={
             "key": {"type": "str", "required": True, "no_log": False},
-            "state": {"type": "str", "choices": ["get", "present", "absent"], "default": "get"},
+            "operation": {"type": "str", "choices": ["get", "put", "delete"], "default": "get"},
             "value": {"type": "str"},
             "flags": {"type": "int"},
             "cas": {"type": "int"},
@@ -217,7 +217,7 @@ def main():
             "index": {"type": "int"},
             "wait": {"type": "str", "default": "5m"},
         },
-        required_if=[("state", "present", ["value"])],
+        required_if=[("operation", "put", ["value"])],
         supports_check_mode=True,
     )
     consul.run(apply_kv)

@@ -19,7 +19,7 @@ description:
     or the host crashed while containers stopped.
   - Only services whose ID has registrator's shape for O(hostname) can be stale, so services
     registered by other means (or with a C(SERVICE_ID) override) are never removed.
-author: dockyard.discovery contributors
+author: dockyard.discovery contributors (@dockyard)
 options:
   state:
     description: V(report) only compares; V(reconciled) also applies the changes.

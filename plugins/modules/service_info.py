@@ -14,7 +14,7 @@ description:
     lists every registration whatever its health, including those of a dead node that the
     catalog keeps for up to 72 hours.
   - An unknown service gives an empty list, not an error.
-author: dockyard.discovery contributors
+author: dockyard.discovery contributors (@dockyard)
 options:
   name:
     description: The service name.

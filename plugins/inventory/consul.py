@@ -35,22 +35,27 @@ options:
     description: Only nodes whose metadata has all these key/value pairs.
     type: dict
     default: {}
+  group_by:
+    description:
+      - Which groups to make. V(health) is the worst status of the node's checks (C(passing), C(warning), C(critical)).
+    type: list
+    elements: str
+    choices: [service, tag, datacenter, health]
+    default: [service, tag, datacenter, health]
   service_group_prefix:
-    description: Prefix of the groups made from service names. Set to V(null) for no service groups.
+    description: Prefix of the groups made from service names.
     type: str
     default: ""
   tag_group_prefix:
-    description: Prefix of the groups made from service tags. Set to V(null) for no tag groups.
+    description: Prefix of the groups made from service tags.
     type: str
     default: tag_
   datacenter_group_prefix:
-    description: Prefix of the groups made from datacenters. Set to V(null) for no datacenter groups.
+    description: Prefix of the groups made from datacenters.
     type: str
     default: dc_
   health_group_prefix:
-    description:
-      - Prefix of the groups made from node health, the worst status of the node's checks
-        (C(passing), C(warning), C(critical)). Set to V(null) for no health groups.
+    description: Prefix of the groups made from node health.
     type: str
     default: health_
   set_ansible_host:
@@ -132,12 +137,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             return {dc or "": fetch_datacenter(client, dc, self.get_option("node_meta")) for dc in datacenters}
 
     def _populate(self, data: dict) -> None:
-        prefixes = {
-            "service": self.get_option("service_group_prefix"),
-            "tag": self.get_option("tag_group_prefix"),
-            "datacenter": self.get_option("datacenter_group_prefix"),
-            "health": self.get_option("health_group_prefix"),
-        }
+        prefixes = {kind: self.get_option(f"{kind}_group_prefix") or "" for kind in self.get_option("group_by")}
         strict = self.get_option("strict")
         for datacenter in data.values():
             by_node = {}

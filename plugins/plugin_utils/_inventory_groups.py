@@ -27,7 +27,10 @@ def group_name(prefix: str, name: str) -> str:
 
 
 def node_groups(node: dict, instances: list, health: str, prefixes: dict) -> list:
-    """Every group one node belongs to, from its services, their tags, its datacenter and health."""
+    """Every group one node belongs to, from its services, their tags, its datacenter and health.
+
+    `prefixes` maps each kind of group to make (service, tag, datacenter, health) to its prefix.
+    """
     groups = []
 
     def add(kind: str, name: str):

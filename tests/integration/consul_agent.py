@@ -181,6 +181,14 @@ class ConsulAgent:
             return payload
         return json.loads(payload) if payload else None
 
+    def deregister(self, service_id: str) -> None:
+        """Deregister a service from this agent; an unknown ID is fine."""
+        try:
+            self.http("PUT", f"/v1/agent/service/deregister/{service_id}")
+        except urllib.error.HTTPError as error:
+            if error.code != 404:
+                raise
+
     def _wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         path = "/v1/agent/self" if self.mode == "no_leader" else "/v1/status/leader"

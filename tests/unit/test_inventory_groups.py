@@ -37,6 +37,6 @@ def test_node_groups():
     ]
 
 
-def test_a_null_prefix_turns_a_kind_of_group_off():
-    prefixes = {"service": "", "tag": None, "datacenter": None, "health": None}
+def test_only_the_kinds_asked_for():
+    prefixes = {"service": ""}
     assert node_groups({"datacenter": "dc1"}, [{"service": "svc1", "tags": ["x"]}], "critical", prefixes) == ["svc1"]

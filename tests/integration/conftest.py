@@ -23,7 +23,7 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(COLLECTIONS))
 
-from consul_agent import ConsulAgent, consul_binary  # noqa: E402
+from consul_agent import ConsulAgent, consul_binary
 
 if not (COLLECTIONS / "ansible_collections" / "dockyard" / "discovery").exists():
     pytest.exit(f"{COLLECTIONS} has no dockyard.discovery link; run `make venv` first.", returncode=2)
@@ -109,7 +109,16 @@ class Run:
 
 
 def run_module(name: str, args: dict, check: bool = False, diff: bool = False, env: dict | None = None) -> Run:
-    command = [str(BIN / "ansible"), "localhost", "-c", "local", "-m", f"dockyard.discovery.{name}", "-a", json.dumps(args)]
+    command = [
+        str(BIN / "ansible"),
+        "localhost",
+        "-c",
+        "local",
+        "-m",
+        f"dockyard.discovery.{name}",
+        "-a",
+        json.dumps(args),
+    ]
     if check:
         command.append("--check")
     if diff:

@@ -19,7 +19,9 @@ def test_unreachable_agent_module():
 
 
 def test_unreachable_agent_lookup():
-    run = run_template("lookup('dockyard.discovery.service', 'web')", env={"CONSUL_HTTP_ADDR": f"127.0.0.1:{DEAD['port']}"})
+    run = run_template(
+        "lookup('dockyard.discovery.service', 'web')", env={"CONSUL_HTTP_ADDR": f"127.0.0.1:{DEAD['port']}"}
+    )
     assert_clean_failure(run, "cannot reach the Consul agent", "connection refused")
 
 
@@ -37,7 +39,9 @@ def test_wrong_token_is_a_403_with_a_hint(acl_agent):
     run = run_module("kv", {**wrong, "key": "secret"})
     assert_clean_failure(run, "denied access (HTTP 403, ACL)", "Check the token")
     assert run.result["status"] == 403 and run.result["error"] == "acl_denied"
-    assert "00000000-0000-0000-0000-000000000000" not in run.output.replace('"token": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"', "")
+    assert "00000000-0000-0000-0000-000000000000" not in run.output.replace(
+        '"token": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"', ""
+    )
 
     env = {"CONSUL_HTTP_ADDR": acl_agent.address, "CONSUL_HTTP_TOKEN": "00000000-0000-0000-0000-000000000000"}
     assert_clean_failure(run_template("lookup('dockyard.discovery.kv', 'secret')", env=env), "HTTP 403")
@@ -69,11 +73,18 @@ def test_tls_failure_and_success(tls_agent):
 def test_invalid_arguments(agent):
     conn = agent.connection()
     assert_clean_failure(run_module("kv", {**conn, "key": "k", "operation": "put"}), "operation is put", "value")
-    assert_clean_failure(run_module("service_info", {**conn, "name": "web", "index": 1, "wait": "soon"}), "wait='soon' is not a duration")
+    assert_clean_failure(
+        run_module("service_info", {**conn, "name": "web", "index": 1, "wait": "soon"}), "wait='soon' is not a duration"
+    )
     assert_clean_failure(run_module("service_info", {**conn, "port": "eighty", "name": "web"}), "port")
     assert_clean_failure(run_module("service_info", {**conn, "name": "a/b"}), "contains '/'")
-    assert_clean_failure(run_module("agent_service", {**conn, "name": "x", "checks": [{"ttl": "30s", "tcp": "h:1"}]}), "mutually exclusive")
-    assert_clean_failure(run_template("query('dockyard.discovery.catalog', 'everything')"), "unknown term(s) ['everything']")
+    assert_clean_failure(
+        run_module("agent_service", {**conn, "name": "x", "checks": [{"ttl": "30s", "tcp": "h:1"}]}),
+        "mutually exclusive",
+    )
+    assert_clean_failure(
+        run_template("query('dockyard.discovery.catalog', 'everything')"), "unknown term(s) ['everything']"
+    )
     run = run_module("service_info", {"name": "web"}, env={"CONSUL_HTTP_ADDR": "unix:///run/consul.sock"})
     assert_clean_failure(run, "CONSUL_HTTP_ADDR='unix:///run/consul.sock' is not an address")
 

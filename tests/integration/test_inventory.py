@@ -26,11 +26,25 @@ def catalog(agent):
                     "Node": node,
                     "Address": address,
                     "NodeMeta": meta,
-                    "Service": {"ID": service, "Service": service, "Port": 8080, "Tags": ["blue" if node != "node2" else "green"]},
+                    "Service": {
+                        "ID": service,
+                        "Service": service,
+                        "Port": 8080,
+                        "Tags": ["blue" if node != "node2" else "green"],
+                    },
                     "Check": {"CheckID": f"{service}-alive", "Name": "alive", "ServiceID": service, "Status": status},
                 },
             )
-    agent.http("PUT", "/v1/catalog/register", {"Node": "node1", "Address": "10.20.0.11", "NodeMeta": {"rack": "r1"}, "Service": {"ID": "web-api", "Service": "web-api", "Port": 80}})
+    agent.http(
+        "PUT",
+        "/v1/catalog/register",
+        {
+            "Node": "node1",
+            "Address": "10.20.0.11",
+            "NodeMeta": {"rack": "r1"},
+            "Service": {"ID": "web-api", "Service": "web-api", "Port": 80},
+        },
+    )
     yield agent
     for node in NODES:
         agent.http("PUT", "/v1/catalog/deregister", {"Node": node})
@@ -117,7 +131,14 @@ def test_constructed_features(catalog, tmp_path):
 
 def test_cache(catalog, tmp_path):
     cache_dir = tmp_path / "cache"
-    path = write_config(tmp_path, catalog, cache=True, cache_plugin="ansible.builtin.jsonfile", cache_connection=str(cache_dir), cache_timeout=3600)
+    path = write_config(
+        tmp_path,
+        catalog,
+        cache=True,
+        cache_plugin="ansible.builtin.jsonfile",
+        cache_connection=str(cache_dir),
+        cache_timeout=3600,
+    )
     catalog.http("PUT", "/v1/catalog/register", {"Node": "node9", "Address": "10.20.0.19"})
     try:
         assert "node9" in inventory_list(path)["_meta"]["hostvars"]

@@ -35,7 +35,9 @@ def put(agent, key, value, **extra):
 
 
 def test_put_check_mode_apply_again(kv):
-    checked = run_module("kv", {**kv.connection(), "key": "kvt/a", "value": "1", "operation": "put"}, check=True, diff=True)
+    checked = run_module(
+        "kv", {**kv.connection(), "key": "kvt/a", "value": "1", "operation": "put"}, check=True, diff=True
+    )
     assert checked.result["changed"] is True and checked.result["diff"] == {"before": {}, "after": {"kvt/a": "1"}}
     assert raw_value(kv, "kvt/a") is None
 
@@ -60,7 +62,9 @@ def test_cas(kv):
     assert put(kv, "kvt/lock", "me", cas=0).result["changed"] is True
     # cas=0 on an existing key: refused, nothing changed, in check mode as for real
     for check in (True, False):
-        run = run_module("kv", {**kv.connection(), "key": "kvt/lock", "value": "you", "operation": "put", "cas": 0}, check=check)
+        run = run_module(
+            "kv", {**kv.connection(), "key": "kvt/lock", "value": "you", "operation": "put", "cas": 0}, check=check
+        )
         assert_clean_failure(run, "check-and-set", "nothing was changed")
     assert raw_value(kv, "kvt/lock") == "me"
     # the right modify index lets it through

@@ -12,11 +12,19 @@ from conftest import COLLECTIONS, ansible_env, run_template
 
 @pytest.fixture(scope="module")
 def data(agent):
-    for i, (port, status, tags) in enumerate([(7001, "passing", ["a"]), (7002, "passing", ["b"]), (7003, "critical", ["a"])]):
+    for i, (port, status, tags) in enumerate(
+        [(7001, "passing", ["a"]), (7002, "passing", ["b"]), (7003, "critical", ["a"])]
+    ):
         agent.http(
             "PUT",
             "/v1/agent/service/register",
-            {"ID": f"lk-api-{i}", "Name": "lk-api", "Port": port, "Tags": tags, "Check": {"TTL": "10m", "Status": status}},
+            {
+                "ID": f"lk-api-{i}",
+                "Name": "lk-api",
+                "Port": port,
+                "Tags": tags,
+                "Check": {"TTL": "10m", "Status": status},
+            },
         )
     agent.http("PUT", "/v1/kv/lk/config/port", b"8080")
     agent.http("PUT", "/v1/kv/lk/config/host", b"db.local")
@@ -62,7 +70,9 @@ def test_kv_lookup(data):
     assert one.result["msg"] == "8080"
     tree = run_template("lookup('dockyard.discovery.kv', 'lk/config/', recurse=true)", env=addr_env(data))
     assert tree.result["msg"] == {"lk/config/host": "db.local", "lk/config/port": "8080"}
-    missing = run_template("query('dockyard.discovery.kv', 'lk/none', 'lk/config/host', default='fallback')", env=addr_env(data))
+    missing = run_template(
+        "query('dockyard.discovery.kv', 'lk/none', 'lk/config/host', default='fallback')", env=addr_env(data)
+    )
     assert missing.result["msg"] == ["fallback", "db.local"]
 
 

@@ -12,8 +12,28 @@ from conftest import run_module
 @pytest.fixture(scope="module")
 def web(agent):
     """Service rd-web: one passing and one critical instance on the agent, one on an external catalog node."""
-    agent.http("PUT", "/v1/agent/service/register", {"ID": "rd-web-1", "Name": "rd-web", "Port": 8081, "Tags": ["blue"], "Check": {"TTL": "10m", "Status": "passing"}})
-    agent.http("PUT", "/v1/agent/service/register", {"ID": "rd-web-2", "Name": "rd-web", "Port": 8082, "Tags": ["green"], "Check": {"TTL": "10m", "Status": "critical"}})
+    agent.http(
+        "PUT",
+        "/v1/agent/service/register",
+        {
+            "ID": "rd-web-1",
+            "Name": "rd-web",
+            "Port": 8081,
+            "Tags": ["blue"],
+            "Check": {"TTL": "10m", "Status": "passing"},
+        },
+    )
+    agent.http(
+        "PUT",
+        "/v1/agent/service/register",
+        {
+            "ID": "rd-web-2",
+            "Name": "rd-web",
+            "Port": 8082,
+            "Tags": ["green"],
+            "Check": {"TTL": "10m", "Status": "critical"},
+        },
+    )
     agent.http(
         "PUT",
         "/v1/catalog/register",
@@ -21,7 +41,13 @@ def web(agent):
             "Node": "rd-external",
             "Address": "192.0.2.50",
             "NodeMeta": {"rack": "r9"},
-            "Service": {"ID": "rd-web-ext", "Service": "rd-web", "Port": 9000, "Address": "192.0.2.51", "Tags": ["blue"]},
+            "Service": {
+                "ID": "rd-web-ext",
+                "Service": "rd-web",
+                "Port": 9000,
+                "Address": "192.0.2.51",
+                "Tags": ["blue"],
+            },
         },
     )
     yield agent
@@ -47,7 +73,9 @@ def test_service_info_default_is_passing_only(web):
 def test_service_info_with_failing_instances(web):
     run = run_module("service_info", {**web.connection(), "name": "rd-web", "passing": False})
     instances = run.result["instances"]
-    assert sorted(i["endpoint"] for i in instances) == endpoints_of_raw_health(web.http("GET", "/v1/health/service/rd-web"))
+    assert sorted(i["endpoint"] for i in instances) == endpoints_of_raw_health(
+        web.http("GET", "/v1/health/service/rd-web")
+    )
     assert {i["service_id"]: i["status"] for i in instances}["rd-web-2"] == "critical"
 
 
@@ -56,7 +84,11 @@ def test_service_info_catalog_view(web):
     raw = web.http("GET", "/v1/catalog/service/rd-web")
     assert sorted(i["service_id"] for i in run.result["instances"]) == sorted(e["ServiceID"] for e in raw)
     external = next(i for i in run.result["instances"] if i["node"] == "rd-external")
-    assert (external["endpoint"], external["node_meta"], external["status"]) == ("192.0.2.51:9000", {"rack": "r9"}, None)
+    assert (external["endpoint"], external["node_meta"], external["status"]) == (
+        "192.0.2.51:9000",
+        {"rack": "r9"},
+        None,
+    )
 
 
 @pytest.mark.parametrize(
@@ -105,7 +137,9 @@ def test_service_info_blocking_query_waits_for_a_change(web):
 def test_catalog_info_matches_raw(web):
     run = run_module("catalog_info", {**web.connection()}, check=True)
     assert run.result["services"] == web.http("GET", "/v1/catalog/services")
-    assert sorted(n["name"] for n in run.result["nodes"]) == sorted(n["Node"] for n in web.http("GET", "/v1/catalog/nodes"))
+    assert sorted(n["name"] for n in run.result["nodes"]) == sorted(
+        n["Node"] for n in web.http("GET", "/v1/catalog/nodes")
+    )
     assert run.result["datacenters"] == web.http("GET", "/v1/catalog/datacenters")
     filtered = run_module("catalog_info", {**web.connection(), "gather": ["nodes"], "node_meta": {"rack": "r9"}})
     assert [n["name"] for n in filtered.result["nodes"]] == ["rd-external"]
@@ -118,8 +152,12 @@ def test_cluster_info_healthy_dev_agent(agent):
     assert result["leader"] == agent.http("GET", "/v1/status/leader")
     assert result["peers"] == agent.http("GET", "/v1/status/peers")
     members = agent.http("GET", "/v1/agent/members")
-    assert [(m["name"], m["status"], m["role"]) for m in result["members"]] == [(m["Name"], "alive", "server") for m in members]
-    assert [s["id"] for s in result["raft_servers"]] == [s["ID"] for s in agent.http("GET", "/v1/operator/raft/configuration")["Servers"]]
+    assert [(m["name"], m["status"], m["role"]) for m in result["members"]] == [
+        (m["Name"], "alive", "server") for m in members
+    ]
+    assert [s["id"] for s in result["raft_servers"]] == [
+        s["ID"] for s in agent.http("GET", "/v1/operator/raft/configuration")["Servers"]
+    ]
     assert result["autopilot"]["healthy"] is True
     assert result["healthy"] is True and result["problems"] == []
 

@@ -80,6 +80,9 @@ sanity: venv
 .PHONY: unit
 unit: venv
 	$(BIN)/pytest -q tests/unit
+	@# The same tests again on py-consul, python-consul2's maintained fork (same `consul` module).
+	[ -d build/py-consul/consul ] || $(BIN)/pip install -q --no-deps --target build/py-consul py-consul==1.8.0
+	DOCKYARD_CONSUL_PACKAGE=py-consul PYTHONPATH=$(CURDIR)/build/py-consul $(BIN)/pytest -q tests/unit
 
 .PHONY: smoke
 smoke: venv images
@@ -88,6 +91,8 @@ smoke: venv images
 .PHONY: integration
 integration: venv toolchain
 	$(BIN)/pytest -q tests/integration
+	[ -d build/py-consul/consul ] || $(BIN)/pip install -q --no-deps --target build/py-consul py-consul==1.8.0
+	DOCKYARD_CONSUL_PACKAGE=py-consul PYTHONPATH=$(CURDIR)/build/py-consul $(BIN)/pytest -q tests/integration
 
 .PHONY: molecule
 molecule: venv images

@@ -40,6 +40,15 @@ def pytest_sessionstart(session):
         consul_binary()
     except RuntimeError as error:
         pytest.exit(str(error), returncode=2)
+    # make integration runs twice, the second time with py-consul first on PYTHONPATH.
+    from importlib import metadata
+
+    import consul
+
+    expected = os.environ.get("DOCKYARD_CONSUL_PACKAGE", "python-consul2")
+    location = Path(metadata.distribution(expected).locate_file("consul/__init__.py")).resolve()
+    if Path(consul.__file__).resolve() != location:
+        pytest.exit(f"the consul module comes from {consul.__file__}, not from {expected}", returncode=2)
 
 
 @pytest.fixture(scope="session")

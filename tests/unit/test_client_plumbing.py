@@ -52,7 +52,7 @@ def test_explicit_options_beat_the_library_reading_the_environment(monkeypatch):
 )
 def test_translation(client, exc, kind, words):
     translated = client._translate(exc, "doing x")
-    assert type(translated) is kind
+    assert translated.__class__ is kind  # the exact class, not a parent
     assert words in translated.message and translated.message.startswith("doing x failed")
 
 

@@ -27,7 +27,7 @@ from ansible_collections.dockyard.discovery.plugins.module_utils._consul_validat
 )
 def test_error_for_status(status, body, kind, words):
     error = errors.error_for_status(status, body, "reading key 'x'", "http://h:8500")
-    assert type(error) is kind
+    assert error.__class__ is kind  # the exact class, not a parent
     assert error.status == status
     assert words in error.message and "reading key 'x' failed" in error.message and "http://h:8500" in error.message
 

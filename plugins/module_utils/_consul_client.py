@@ -66,6 +66,7 @@ REQUIREMENT = "python-consul2 or py-consul"
 # Both client libraries read these in their constructor, and let CONSUL_HTTP_TOKEN override an
 # explicit token; hiding them there keeps _consul_options' precedence the only one.
 _LIBRARY_ENV = ("CONSUL_HTTP_ADDR", "CONSUL_HTTP_TOKEN", "CONSUL_HTTP_SSL", "CONSUL_HTTP_SSL_VERIFY")
+_PROXY_ENV = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
 # Consul holds a blocking query without an explicit wait for five minutes.
 DEFAULT_WAIT = "5m"
 
@@ -79,10 +80,15 @@ def _library_env_hidden():
         os.environ.update(saved)
 
 
+_TIMEOUT_KEYWORD = []
+
+
 def _timeout_keyword() -> str:
     # python-consul2 forwards `timeout` to its HTTP client; py-consul calls it connections_timeout.
-    parameters = inspect.signature(consul.Consul.__init__).parameters
-    return "connections_timeout" if "connections_timeout" in parameters else "timeout"
+    if not _TIMEOUT_KEYWORD:
+        parameters = inspect.signature(consul.Consul.__init__).parameters
+        _TIMEOUT_KEYWORD.append("connections_timeout" if "connections_timeout" in parameters else "timeout")
+    return _TIMEOUT_KEYWORD[0]
 
 
 def _new_api(options: ConnectionOptions):
@@ -104,11 +110,20 @@ def _new_api(options: ConnectionOptions):
     with _library_env_hidden(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         api = consul.Consul(**kwargs)
-    # py-consul sends no token on some calls (agent members and self, raft configuration);
-    # a session-wide header makes every request carry it, whichever package is installed.
     session = getattr(api.http, "session", None)
-    if options.token and session is not None:
-        session.headers["X-Consul-Token"] = options.token
+    if session is not None:
+        # py-consul sends no token on some calls (agent members and self, raft configuration);
+        # a session-wide header makes every request carry it, whichever package is installed.
+        if options.token:
+            session.headers["X-Consul-Token"] = options.token
+        # requests re-reads the proxy variables (and ~/.netrc) from the environment on every
+        # request; reading the proxies once per client keeps HTTP(S)_PROXY/NO_PROXY working at
+        # a fraction of the cost. Consul authenticates with tokens, so netrc is not needed.
+        if any(name in os.environ for name in _PROXY_ENV):
+            session.proxies.update(requests.utils.get_environ_proxies(options.base_url))
+        session.trust_env = False
+        if api.http.verify is True:
+            api.http.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
     return api
 
 

@@ -33,6 +33,12 @@ def ansible_errors(error_class=AnsibleError):
         raise error_class(error.message) from None
 
 
+# Clients by connection options, so that lookups repeated in one process (a loop, several
+# lookups in one template) reuse one client and its keep-alive connection. Bounded.
+_CLIENTS: dict = {}
+_MAX_CLIENTS = 8
+
+
 def client_for(plugin, error_class=AnsibleError) -> ConsulClient:
     """A client from the plugin's connection options (task/term > vars > env > ini > Consul CLI env)."""
     if CONSUL_IMPORT_ERROR is not None:
@@ -41,4 +47,10 @@ def client_for(plugin, error_class=AnsibleError) -> ConsulClient:
         )
     params = {name: plugin.get_option(name) for name in CONNECTION_OPTIONS}
     with ansible_errors(error_class):
-        return ConsulClient(resolve_connection(params, os.environ))
+        options = resolve_connection(params, os.environ)
+        client = _CLIENTS.get(options)
+        if client is None:
+            if len(_CLIENTS) >= _MAX_CLIENTS:
+                _CLIENTS.pop(next(iter(_CLIENTS)))
+            client = _CLIENTS[options] = ConsulClient(options)
+        return client

@@ -45,11 +45,11 @@ BIG = f"lookup service, {INSTANCES} instances"
 def timed_together(cases: list, rounds: int, warmup: int = 3) -> dict:
     """Time every (name, function) case `rounds` times, round-robin, so that load changes on the
     machine hit all cases alike. Returns {name: [seconds, ...]}."""
-    for _ in range(warmup):
+    for _round in range(warmup):
         for _name, function in cases:
             function()
     samples = {name: [] for name, _function in cases}
-    for _ in range(rounds):
+    for _round in range(rounds):
         for name, function in cases:
             started = time.perf_counter()
             function()
@@ -71,7 +71,7 @@ def register_instances(agent: ConsulAgent, service: str, count: int) -> None:
             raise SystemExit(f"registering {count} instances took over 120 s; stopped at {i}")
         body = {"ID": f"{service}-{i}", "Name": service, "Port": 20000 + i, "Address": f"10.1.{i // 250}.{i % 250 + 1}"}
         session.put(f"{agent.url}/v1/agent/service/register", json=body, timeout=10).raise_for_status()
-    for _ in range(100):  # the health view lags the agent a little
+    for _attempt in range(100):  # the health view lags the agent a little
         if len(session.get(f"{agent.url}/v1/health/service/{service}", timeout=10).json()) == count:
             return
         time.sleep(0.1)

@@ -277,13 +277,13 @@ class ConsulClient:
         return Indexed(parse_index(raw_index), instances)
 
     def services(self, datacenter=None, node_meta=None, index=None, wait=None) -> Indexed:
-        """Service names with their tags: {name: [tags]}."""
+        """Service names with their tags: {name: [tags]}; tags sorted, as Consul's order varies between calls."""
         blocking, seconds = self._blocking(index, wait)
         with self._calling("listing services", seconds):
             raw_index, services = self._api.catalog.services(
                 dc=datacenter, node_meta=self._node_meta(node_meta), **blocking
             )
-        return Indexed(parse_index(raw_index), {name: list(tags or []) for name, tags in (services or {}).items()})
+        return Indexed(parse_index(raw_index), {name: sorted(tags or []) for name, tags in (services or {}).items()})
 
     def nodes(self, datacenter=None, node_meta=None, near=None, index=None, wait=None) -> Indexed:
         blocking, seconds = self._blocking(index, wait)

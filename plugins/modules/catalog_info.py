@@ -51,7 +51,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 services:
-  description: Service names with their tags.
+  description: Service names with their tags (sorted).
   returned: when O(gather) contains V(services)
   type: dict
   sample: {"consul": [], "web": ["v1", "blue"]}

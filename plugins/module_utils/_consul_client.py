@@ -382,9 +382,14 @@ class ConsulClient:
         self._raw("put", "/v1/agent/service/register", action, params=params, body=registration)
 
     def deregister_service(self, service_id: str) -> None:
+        """Raises ConsulNotFound when the agent has no service with this ID."""
         check_name("service ID", service_id)
-        with self._calling(f"deregistering service {service_id!r}"):
-            self._api.agent.service.deregister(service_id)
+        action = f"deregistering service {service_id!r}"
+        with self._calling(action):
+            # Both consul packages answer a 404 here with False instead of raising.
+            found = self._api.agent.service.deregister(service_id)
+        if not found:
+            raise error_for_status(404, f"no service with ID {service_id!r} on this agent", action, self.base_url)
 
     # --- key/value -----------------------------------------------------------------------
 

@@ -174,6 +174,7 @@ from ansible_collections.dockyard.discovery.plugins.module_utils._agent_service 
     desired_view,
     registration_body,
 )
+from ansible_collections.dockyard.discovery.plugins.module_utils._consul_errors import ConsulNotFound
 from ansible_collections.dockyard.discovery.plugins.module_utils._consul_module import ConsulModule
 
 
@@ -186,7 +187,10 @@ def apply_service(consul: ConsulModule) -> dict:
     if params["state"] == "absent":
         changed = before is not None
         if changed and not consul.check_mode:
-            client.deregister_service(service_id)
+            try:
+                client.deregister_service(service_id)
+            except ConsulNotFound:
+                pass  # deregistered by someone else since it was read: the wanted state
         return _result(consul, changed, before, None)
 
     body = registration_body(

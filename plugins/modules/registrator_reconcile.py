@@ -121,7 +121,7 @@ import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.dockyard.discovery.plugins.module_utils._consul_errors import ConsulError
+from ansible_collections.dockyard.discovery.plugins.module_utils._consul_errors import ConsulError, ConsulNotFound
 from ansible_collections.dockyard.discovery.plugins.module_utils._consul_module import ConsulModule
 from ansible_collections.dockyard.discovery.plugins.module_utils._registrator_reconcile import (
     expected_view,
@@ -179,7 +179,10 @@ def reconcile(consul: ConsulModule) -> dict:
     changed = plan.changes_needed and params["state"] == "reconciled"
     if changed and not consul.check_mode:
         for service_id in plan.stale:
-            consul.client.deregister_service(service_id)
+            try:
+                consul.client.deregister_service(service_id)
+            except ConsulNotFound:
+                pass  # gone since it was listed: the wanted state
         for service in plan.missing + plan.outdated:
             consul.client.register_service(service.registration())
 

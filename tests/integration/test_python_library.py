@@ -73,7 +73,7 @@ def test_library_errors_are_typed(agent, acl_agent):
     denied = ConsulClient.from_environment(
         environ={"CONSUL_HTTP_TOKEN": "00000000-0000-0000-0000-000000000001"}, port=acl_agent.http_port
     )
-    for call in (lambda: denied.kv_get("x"), lambda: denied.members(), lambda: denied.nodes()):
+    for call in (lambda: denied.kv_get("x"), denied.members, denied.nodes):
         try:
             call()
         except ConsulACLDenied as error:

@@ -86,8 +86,17 @@ class DevAgent:
         self.log = open(self.dir / "agent.log", "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [
-                str(consul_bin), "agent", "-dev", "-node", "smoke", "-bind", "127.0.0.1",
-                "-client", " ".join(bind_addresses), "-config-file", str(self.dir / "ports.json"),
+                str(consul_bin),
+                "agent",
+                "-dev",
+                "-node",
+                "smoke",
+                "-bind",
+                "127.0.0.1",
+                "-client",
+                " ".join(bind_addresses),
+                "-config-file",
+                str(self.dir / "ports.json"),
             ],
             stdout=self.log,
             stderr=subprocess.STDOUT,

@@ -33,8 +33,12 @@ def test_consul_template_renders_once(dev_agent, consul_template_bin, tmp_path):
     source.write_text('marker={{ key "smoke/marker" }}\n{{ range services }}service={{ .Name }}\n{{ end }}')
     subprocess.run(
         [
-            str(consul_template_bin), "-once", "-consul-addr", f"127.0.0.1:{dev_agent.http_port}",
-            "-template", f"{source}:{rendered}",
+            str(consul_template_bin),
+            "-once",
+            "-consul-addr",
+            f"127.0.0.1:{dev_agent.http_port}",
+            "-template",
+            f"{source}:{rendered}",
         ],
         check=True,
         timeout=30,
@@ -54,7 +58,7 @@ def registrator(docker_client, dev_agent, docker_bridge_ip):
         volumes={"/var/run/docker.sock": {"bind": "/tmp/docker.sock", "mode": "rw"}},
         detach=True,
     )
-    listening, _ = wait_for(lambda: b"Listening for Docker events" in container.logs(), timeout=30)
+    listening = wait_for(lambda: b"Listening for Docker events" in container.logs(), timeout=30)[0]
     assert listening, container.logs().decode()[-2000:]
     yield container
     container.remove(force=True)
@@ -63,8 +67,12 @@ def registrator(docker_client, dev_agent, docker_bridge_ip):
 def test_registrator_follows_start_and_kill(registrator, docker_client, dev_agent):
     name = f"dytest-smoke-{uuid.uuid4().hex[:8]}"
     service = docker_client.containers.run(
-        os.environ["DOCKYARD_DEMO_IMAGE"], ["smoke"], name=name, environment={"SERVICE_NAME": "smoke"},
-        ports={"8080/tcp": None}, detach=True,
+        os.environ["DOCKYARD_DEMO_IMAGE"],
+        ["smoke"],
+        name=name,
+        environment={"SERVICE_NAME": "smoke"},
+        ports={"8080/tcp": None},
+        detach=True,
     )
     try:
         service.reload()

@@ -217,6 +217,7 @@ def main(argv):
     events = client.events(decode=True, filters={"type": "container", "event": ["start", "die"]})
     bridge.sync(quiet=False)
     if args.resync > 0:
+
         def resync():
             while True:
                 time.sleep(args.resync)

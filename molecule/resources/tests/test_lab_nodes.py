@@ -47,7 +47,7 @@ def test_published_port_is_reachable_from_elsewhere(name):
         url = f"http://{address_of(name)}:{PROBE_PORT}/"
         others = [node(other) for other in NODES if other != name] or [testinfra.get_host("local://")]
         for other in others:
-            for _ in range(20):
+            for attempt in range(20):
                 answer = other.run(f"curl -s --max-time 2 {url}")
                 if answer.rc == 0:
                     break

@@ -26,7 +26,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 COLLECTIONS = REPO / "build" / "collections"
-sys.path.insert(0, str(REPO / "tests" / "integration"))
+sys.path.insert(0, str(REPO / "tests" / "support"))
 
 import requests
 from consul_agent import ConsulAgent

@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 COLLECTIONS = REPO / "build" / "collections"
 BIN = Path(sys.executable).parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(REPO / "tests" / "support"))
 sys.path.insert(0, str(COLLECTIONS))
 
 from consul_agent import ConsulAgent, consul_binary

@@ -11,29 +11,29 @@ from conftest import wait_for
 
 
 def test_consul_reports_the_pinned_version(consul_bin, versions):
-    out = subprocess.run([str(consul_bin), "version"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([consul_bin, "version"], capture_output=True, text=True, check=True).stdout
     assert out.splitlines()[0] == f"Consul v{versions['CONSUL_VERSION']}"
 
 
 def test_consul_template_reports_the_pinned_version(consul_template_bin, versions):
-    result = subprocess.run([str(consul_template_bin), "-version"], capture_output=True, text=True, check=True)
+    result = subprocess.run([consul_template_bin, "-version"], capture_output=True, text=True, check=True)
     assert f"v{versions['CONSUL_TEMPLATE_VERSION']}" in result.stdout + result.stderr
 
 
 def test_dev_agent_has_a_leader(dev_agent):
-    leader = dev_agent.get("/v1/status/leader")
+    leader = dev_agent.http("GET", "/v1/status/leader")
     host, port = leader.rsplit(":", 1)
     assert host == "127.0.0.1" and port.isdigit()
 
 
 def test_consul_template_renders_once(dev_agent, consul_template_bin, tmp_path):
     marker = uuid.uuid4().hex
-    dev_agent.put("/v1/kv/smoke/marker", marker)
+    dev_agent.http("PUT", "/v1/kv/smoke/marker", marker.encode())
     source, rendered = tmp_path / "in.ctmpl", tmp_path / "out.txt"
     source.write_text('marker={{ key "smoke/marker" }}\n{{ range services }}service={{ .Name }}\n{{ end }}')
     subprocess.run(
         [
-            str(consul_template_bin),
+            consul_template_bin,
             "-once",
             "-consul-addr",
             f"127.0.0.1:{dev_agent.http_port}",
@@ -77,7 +77,7 @@ def test_registrator_follows_start_and_kill(registrator, docker_client, dev_agen
     try:
         service.reload()
         host_port = int(service.attrs["NetworkSettings"]["Ports"]["8080/tcp"][0]["HostPort"])
-        entries, took = wait_for(lambda: dev_agent.get("/v1/catalog/service/smoke"), timeout=10)
+        entries, took = wait_for(lambda: dev_agent.http("GET", "/v1/catalog/service/smoke"), timeout=10)
         assert entries, registrator.logs().decode()[-2000:]
         assert [(e["ServiceID"], e["ServiceAddress"], e["ServicePort"]) for e in entries] == [
             (f"smokehost:{name}:8080", "127.0.0.1", host_port)
@@ -85,7 +85,7 @@ def test_registrator_follows_start_and_kill(registrator, docker_client, dev_agen
         print(f"registered after {took:.2f} s")
 
         service.kill()
-        gone, took = wait_for(lambda: dev_agent.get("/v1/catalog/service/smoke") == [], timeout=10)
+        gone, took = wait_for(lambda: dev_agent.http("GET", "/v1/catalog/service/smoke") == [], timeout=10)
         assert gone, registrator.logs().decode()[-2000:]
         print(f"deregistered {took:.2f} s after docker kill")
     finally:

@@ -9,7 +9,6 @@ runs and the lab's agents never collide.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -19,24 +18,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from toolchain import cached_binary
 
 
 def consul_binary() -> str:
     """The pinned Consul binary: $CONSUL_BIN, else the toolchain cache that `make toolchain` fills."""
-    candidate = os.environ.get("CONSUL_BIN")
-    if not candidate:
-        versions = (REPO / "lab" / "versions.env").read_text()
-        version = next(
-            line.split("=", 1)[1].strip() for line in versions.splitlines() if line.startswith("CONSUL_VERSION=")
-        )
-        cache = os.environ.get("DOCKYARD_CACHE") or os.path.join(
-            os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "dockyard"
-        )
-        candidate = os.path.join(cache, "bin", f"consul-{version}", "consul")
-    if not os.access(candidate, os.X_OK):
-        raise RuntimeError(f"no Consul binary at {candidate}; run `make toolchain` first (or set CONSUL_BIN).")
-    return candidate
+    return cached_binary("consul", "CONSUL_VERSION", "CONSUL_BIN")
 
 
 def free_ports(count: int) -> list:
@@ -68,7 +55,7 @@ class ConsulAgent:
 
     MANAGEMENT_TOKEN = "6a1b1f9e-0d1c-4c55-9a77-dockyard0001"[:36]
 
-    def __init__(self, mode: str = "dev", node_name: str | None = None):
+    def __init__(self, mode: str = "dev", node_name: str | None = None, client_addresses: tuple = ("127.0.0.1",)):
         self.mode = mode
         self.workdir = Path(tempfile.mkdtemp(prefix=f"dytest-consul-{mode}-"))
         http, dns, serf_lan, serf_wan, server, https = free_ports(6)
@@ -82,7 +69,8 @@ class ConsulAgent:
             "node_name": self.node_name,
             "data_dir": str(self.workdir / "data"),
             "bind_addr": "127.0.0.1",
-            "client_addr": "127.0.0.1",
+            # extra addresses (the Docker bridge) let containers reach the API
+            "client_addr": " ".join(client_addresses),
             "advertise_addr": "127.0.0.1",
             "log_level": "warn",
             "disable_update_check": True,

@@ -1,0 +1,114 @@
+"""The playbook itself: --check --diff on the converged lab (issue check 8) and bad input, which must
+fail early, name the variable, and leave the working state alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+SCENARIO = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
+INVENTORY = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
+RECAP = re.compile(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
+
+
+def ansible_playbook(playbook: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["ansible-playbook", "-i", str(INVENTORY), str(playbook), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
+    )
+
+
+def recap(output: str) -> dict:
+    return {host: tuple(map(int, counts)) for host, *counts in RECAP.findall(output)}
+
+
+def role_playbook(tmp_path: Path, role: str, hosts: str) -> Path:
+    playbook = tmp_path / f"{role}.yml"
+    playbook.write_text(
+        f"- hosts: {hosts}\n  become: true\n  gather_subset: [network]\n  roles:\n    - dockyard.discovery.{role}\n"
+    )
+    return playbook
+
+
+def test_check_diff_on_the_converged_lab_reports_no_change():
+    result = ansible_playbook(SCENARIO / "converge.yml", "--check", "--diff")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    counts = recap(result.stdout)
+    assert set(counts) == {"node1", "node2", "node3"}
+    assert all(changed == unreachable == failed == 0 for changed, unreachable, failed in counts.values()), counts
+    assert "--- before" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("role", "extra", "named"),
+    [
+        ("consul", {"consul_install_method": "ftp"}, "consul_install_method"),
+        ("consul", {"consul_datacenter": "DC 1"}, "consul_datacenter"),
+        ("consul", {"consul_encrypt_enable": True}, "consul_encrypt_key"),
+        ("docker", {"docker_dns_servers": ["consul.example"]}, "docker_dns_servers"),
+        (
+            "registrator",
+            {"registrator_install_method": "local", "registrator_image_tarball": ""},
+            "registrator_image_tarball",
+        ),
+        ("registrator", {"registrator_deregister": "never"}, "registrator_deregister"),
+        ("load_balancer", {"load_balancer_services": [{"name": "web"}]}, "consul_services"),
+        (
+            "load_balancer",
+            {"load_balancer_services": [{"name": "bad;name", "consul_services": ["svc1"]}]},
+            "load_balancer_services[0]",
+        ),
+        ("load_balancer", {"load_balancer_wait_min": "soon"}, "load_balancer_wait_min"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_bad_variable_fails_before_any_change_and_names_the_variable(tmp_path, role, extra, named):
+    hosts = "load_balancers" if role == "load_balancer" else "node2"
+    result = ansible_playbook(role_playbook(tmp_path, role, hosts), "-e", json.dumps(extra), timeout=180)
+    assert result.returncode != 0
+    assert named in result.stdout + result.stderr
+    assert all(changed == 0 for changed, _, _ in recap(result.stdout).values())
+
+
+def test_failing_consul_validate_keeps_the_running_agent_and_its_config(nodes, tmp_path):
+    node = nodes["node2"]
+    before = node.check("sha256sum /etc/consul.d/consul.json")
+    pid = node.check("systemctl show -p MainPID --value consul")
+    result = ansible_playbook(
+        role_playbook(tmp_path, "consul", "node2"),
+        "-e",
+        json.dumps({"consul_extra_config": {"ports": {"dns": "fifty-three"}}}),
+        timeout=300,
+    )
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "consul validate" in output and "'ports.dns' expected type 'int'" in output
+    assert node.check("sha256sum /etc/consul.d/consul.json") == before
+    assert node.check("systemctl show -p MainPID --value consul") == pid
+    assert [m["Status"] for m in node.consul("/v1/agent/members") if m["Name"] == "node2"] == [1]
+
+
+def test_failing_nginx_check_keeps_the_live_nginx_config(nodes, tmp_path):
+    node = nodes["node1"]
+    before = node.check("sha256sum /etc/nginx/nginx.conf")
+    result = ansible_playbook(
+        role_playbook(tmp_path, "load_balancer", "load_balancers"),
+        "-e",
+        "load_balancer_nginx_worker_connections=-5",
+        timeout=300,
+    )
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert 'invalid number "-5"' in output and "test failed" in output
+    assert node.check("sha256sum /etc/nginx/nginx.conf") == before
+    assert node.host.service("nginx").is_running
+    assert node.run("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1/").stdout == "200"

@@ -1,0 +1,73 @@
+"""A configuration change restarts the agents one at a time: no two agents are ever down together,
+servers go last, and the datacenter is whole again when the play ends."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+from conftest import NODES, SEED_SERVICES, SERVERS
+from labkit import catalog, http_get, wait_for
+from test_playbook import ansible_playbook, role_playbook
+
+ALIVE = 1
+
+
+def downtime(node) -> tuple[float, float]:
+    """The last stop/start window of the agent, [ActiveExit, ActiveEnter], in seconds of the monotonic
+    clock, which the lab nodes share with their host."""
+    output = node.check("systemctl show consul -p ActiveExitTimestampMonotonic -p ActiveEnterTimestampMonotonic")
+    stamps = dict(line.split("=", 1) for line in output.split())
+    return int(stamps["ActiveExitTimestampMonotonic"]) / 1e6, int(stamps["ActiveEnterTimestampMonotonic"]) / 1e6
+
+
+class LoadBalancerWatch(threading.Thread):
+    """Requests nginx on node1 every 0.2 s (at most 1,500 times) until stopped; keeps the failures."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.stopped = threading.Event()
+        self.requests = 0
+        self.failures = []
+
+    def run(self):
+        while not self.stopped.is_set() and self.requests < 1500:
+            status, body = http_get("http://172.20.20.10/", timeout=3)
+            self.requests += 1
+            if status != 200:
+                self.failures.append((time.monotonic(), status, body[:200]))
+            time.sleep(0.2)
+
+
+def test_a_config_change_restarts_one_agent_at_a_time(nodes, tmp_path):
+    playbook = role_playbook(tmp_path, "consul", "consul_servers:consul_clients")
+    windows = {}
+    watch = LoadBalancerWatch()
+    watch.start()
+    try:
+        result = ansible_playbook(playbook, "-e", json.dumps({"consul_log_level": "debug"}))
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+        windows = {name: downtime(node) for name, node in nodes.items()}
+        for node in nodes.values():
+            assert json.loads(node.check("cat /etc/consul.d/consul.json"))["log_level"] == "debug"
+    finally:
+        watch.stopped.set()
+        watch.join()
+        restored = ansible_playbook(playbook)
+        assert restored.returncode == 0, restored.stdout[-3000:] + restored.stderr[-2000:]
+    # The services stay registered and served through the restarts.
+    assert watch.requests > 20 and watch.failures == [], watch.failures
+    ordered = sorted(windows.items(), key=lambda item: item[1][0])
+    print("restart windows:", [(name, round(end - start, 2)) for name, (start, end) in ordered])
+    for (_, (_, previous_end)), (name, (start, _)) in zip(ordered, ordered[1:]):
+        assert start >= previous_end, f"{name} went down before the previous agent was back"
+    assert {name for name, _ in ordered[-len(SERVERS) :]} == set(SERVERS)
+    for node in nodes.values():
+        assert sorted((m["Name"], m["Status"]) for m in node.consul("/v1/agent/members")) == [(n, ALIVE) for n in NODES]
+    for service, (node_name, _port) in SEED_SERVICES.items():
+        wait_for(
+            lambda s=service, n=node_name: [e["Node"] for e in catalog(nodes["node1"], s)] == [n],
+            10,
+            what=f"{service} in the catalog",
+        )

@@ -73,7 +73,7 @@ def in_node(node: str, command: str) -> str:
 def docker_time(node: str, container: str, field: str) -> float:
     """State.StartedAt or State.FinishedAt as an epoch (Docker gives RFC 3339 with nanoseconds)."""
     stamp = in_node(node, f"docker inspect -f '{{{{.State.{field}}}}}' {container}").strip()
-    whole, _, fraction = stamp.rstrip("Z").partition(".")
+    whole, _dot, fraction = stamp.rstrip("Z").partition(".")
     moment = datetime.datetime.strptime(whole, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=datetime.timezone.utc)
     return moment.timestamp() + float("0." + (fraction or "0"))
 
@@ -128,7 +128,7 @@ def percentiles(samples: list) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--trials", type=int, default=20, help="latency trials of each kind (at least 20)")
     parser.add_argument("--skip-converge", action="store_true", help="measure on the converged lab only")
     args = parser.parse_args()

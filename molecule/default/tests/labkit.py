@@ -66,7 +66,7 @@ def wait_for(probe, timeout: float, interval: float = 0.1, what: str = "conditio
     """Call probe() until it returns something truthy; return (value, seconds waited)."""
     start = time.monotonic()
     value = None
-    for _ in range(int(timeout / max(interval, 0.05)) + 1):
+    for _attempt in range(int(timeout / max(interval, 0.05)) + 1):
         value = probe()
         if value:
             return value, time.monotonic() - start

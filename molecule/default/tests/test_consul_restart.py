@@ -60,9 +60,9 @@ def test_a_config_change_restarts_one_agent_at_a_time(nodes, tmp_path):
     assert watch.requests > 20 and watch.failures == [], watch.failures
     ordered = sorted(windows.items(), key=lambda item: item[1][0])
     print("restart windows:", [(name, round(end - start, 2)) for name, (start, end) in ordered])
-    for (_, (_, previous_end)), (name, (start, _)) in zip(ordered, ordered[1:]):
+    for (_previous, (_down, previous_end)), (name, (start, _up)) in zip(ordered, ordered[1:]):
         assert start >= previous_end, f"{name} went down before the previous agent was back"
-    assert {name for name, _ in ordered[-len(SERVERS) :]} == set(SERVERS)
+    assert {name for name, _window in ordered[-len(SERVERS) :]} == set(SERVERS)
     for node in nodes.values():
         assert sorted((m["Name"], m["Status"]) for m in node.consul("/v1/agent/members")) == [(n, ALIVE) for n in NODES]
     for service, (node_name, _port) in SEED_SERVICES.items():

@@ -27,7 +27,7 @@ def served_by(body: str) -> str:
 
 def spread(requests_count: int) -> Counter:
     counts = Counter()
-    for _ in range(requests_count):
+    for _request in range(requests_count):
         status, body = http_get(LB + "/")
         counts[served_by(body) if status == 200 else f"HTTP {status}"] += 1
     return counts
@@ -71,7 +71,7 @@ def test_killed_svc2_leaves_rotation_within_5s_without_a_failed_request_and_come
     try:
         assert node2.docker("kill", "svc2").returncode == 0
         removed_after = None
-        for _ in range(400):
+        for _request in range(400):
             elapsed = time.monotonic() - start
             if elapsed > 8:
                 break
@@ -102,7 +102,7 @@ def test_empty_upstream_falls_back_to_a_502(nodes):
 
 def test_new_container_goes_live_through_nginx(nodes, containers):
     containers.run(nodes["node2"], "probe", "-e", "SERVICE_NAME=probe", "-p", "8089:8080", command=("probe",))
-    _, elapsed = wait_for(lambda: served_by(http_get(PROBE + "/")[1]) == "probe", 10, 0.05, what="probe served")
+    _served, elapsed = wait_for(lambda: served_by(http_get(PROBE + "/")[1]) == "probe", 10, 0.05, what="probe served")
     print(f"probe answered through nginx {elapsed:.2f}s after docker run returned")
     assert upstream_servers(nodes["node1"].check(f"cat {LIVE}"), "probe") == [
         "  server 172.20.20.20:8089 max_fails=3 fail_timeout=60s weight=1;"
@@ -147,7 +147,7 @@ def test_tags_holding_nginx_syntax_only_add_a_plain_server_line(nodes, container
         servers = upstream_servers(node1.check(f"cat {LIVE}"), "demo")
         return servers if servers != before else None
 
-    after, _ = wait_for(changed_servers, 10, what="the new svc3 instance in the live config")
+    after, _elapsed = wait_for(changed_servers, 10, what="the new svc3 instance in the live config")
     assert sorted(set(after) - set(before)) == ["  server 172.20.20.10:8110 max_fails=3 fail_timeout=60s weight=1;"]
     assert all(SERVER_LINE.match(line) for line in after)
     assert "listen 82" not in node1.check(f"cat {LIVE}")

@@ -76,7 +76,7 @@ def test_bad_variable_fails_before_any_change_and_names_the_variable(tmp_path, r
     result = ansible_playbook(role_playbook(tmp_path, role, hosts), "-e", json.dumps(extra), timeout=180)
     assert result.returncode != 0
     assert named in result.stdout + result.stderr
-    assert all(changed == 0 for changed, _, _ in recap(result.stdout).values())
+    assert all(counts[0] == 0 for counts in recap(result.stdout).values())
 
 
 def test_failing_consul_validate_keeps_the_running_agent_and_its_config(nodes, tmp_path):

@@ -30,7 +30,7 @@ def served_by(body: str) -> str:
 
 def through_nginx(count: int) -> set:
     names = set()
-    for _ in range(count):
+    for _request in range(count):
         response = requests.get(LB, headers=SEED_HOST, timeout=5)
         names.add(served_by(response.text) if response.status_code == 200 else f"HTTP {response.status_code}")
     return names

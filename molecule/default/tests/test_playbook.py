@@ -33,7 +33,9 @@ def recap(output: str) -> dict:
 
 def role_playbook(tmp_path: Path, role: str, hosts: str) -> Path:
     playbook = tmp_path / f"{role}.yml"
+    # lab_groups.yml first, as in converge.yml: with DOCKYARD_ALL_SERVERS the nodes stay servers.
     playbook.write_text(
+        f"- import_playbook: {SCENARIO / 'lab_groups.yml'}\n"
         f"- hosts: {hosts}\n  become: true\n  gather_subset: [network]\n  roles:\n    - dockyard.discovery.{role}\n"
     )
     return playbook
@@ -68,11 +70,17 @@ def test_check_diff_on_the_converged_lab_reports_no_change():
             "load_balancer_services[0]",
         ),
         ("load_balancer", {"load_balancer_wait_min": "soon"}, "load_balancer_wait_min"),
+        # node1 runs the server: regrouping it as a client is refused before anything changes.
+        (
+            "consul",
+            {"consul_servers_group": "consul_clients", "consul_clients_group": "docker_hosts"},
+            "consul_servers_group",
+        ),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )
 def test_bad_variable_fails_before_any_change_and_names_the_variable(tmp_path, role, extra, named):
-    hosts = "load_balancers" if role == "load_balancer" else "node2"
+    hosts = "load_balancers" if role == "load_balancer" else "node1" if "consul_servers_group" in extra else "node2"
     result = ansible_playbook(role_playbook(tmp_path, role, hosts), "-e", json.dumps(extra), timeout=180)
     assert result.returncode != 0
     assert named in result.stdout + result.stderr

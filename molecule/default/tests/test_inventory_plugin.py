@@ -1,0 +1,29 @@
+"""The dockyard.discovery.consul inventory plugin, pointed at the lab's catalog, groups the
+nodes by the services registrator registered on them."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+PROJECT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
+
+
+def test_inventory_groups_nodes_by_service():
+    result = subprocess.run(
+        ["ansible-inventory", "-i", str(PROJECT / "lab" / "inventory" / "lab.consul.yml"), "--list"],
+        env={**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(PROJECT / "build" / "collections")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    inventory = json.loads(result.stdout)
+    assert {name: sorted(inventory[name]["hosts"]) for name in ("svc1", "svc2", "svc3")} == {
+        "svc1": ["node1"],
+        "svc2": ["node2"],
+        "svc3": ["node3"],
+    }
+    hostvars = inventory["_meta"]["hostvars"]
+    assert hostvars["node2"]["ansible_host"] == "172.20.20.20"

@@ -55,7 +55,7 @@ def test_check_diff_on_the_converged_lab_reports_no_change():
     [
         ("consul", {"consul_install_method": "ftp"}, "consul_install_method"),
         ("consul", {"consul_datacenter": "DC 1"}, "consul_datacenter"),
-        ("consul", {"consul_encrypt_enable": True}, "consul_encrypt_key"),
+        ("consul", {"consul_encrypt_key": "c2hvcnQ="}, "consul_encrypt_key"),
         ("docker", {"docker_dns_servers": ["consul.example"]}, "docker_dns_servers"),
         (
             "registrator",

@@ -1,0 +1,78 @@
+"""The secure lab as its verifier sees it: the secrets the consul role generated on the controller,
+the agents' HTTPS API called with or without a token, and the ACL tokens by the name of their holder.
+
+Nothing here prints a secret: assertion messages carry status codes and Consul's error texts only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+INVENTORY = Path(os.environ["MOLECULE_INVENTORY_FILE"])
+INVENTORY_DIR = INVENTORY.parent
+SCENARIO = Path(__file__).resolve().parents[1]
+SECRETS = INVENTORY_DIR / "consul-secrets" / "dc1"
+TLS = SECRETS / "tls"
+CA = TLS / "ca.pem"
+HTTPS_PORT = 8501
+
+
+def secret(name: str) -> str:
+    """A file of consul_secrets_dir, such as gossip.key or acl-bootstrap.token."""
+    return (SECRETS / name).read_text().strip()
+
+
+def management_token() -> str:
+    return secret("acl-bootstrap.token")
+
+
+def sha256(data: str | bytes) -> str:
+    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Api:
+    """One agent's HTTPS API, verified with the lab's CA."""
+
+    address: str
+
+    def call(self, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
+        headers = {"X-Consul-Token": token} if token else {}
+        return requests.request(
+            method, f"https://{self.address}:{HTTPS_PORT}{path}", headers=headers, verify=str(CA), timeout=10, **kwargs
+        )
+
+    def get(self, path: str, token: str | None = None):
+        """GET as the management token unless another is given; the decoded JSON of a 200."""
+        response = self.call("GET", path, token or management_token())
+        assert response.status_code == 200, f"GET {path}: {response.status_code} {response.text[:300]}"
+        return response.json()
+
+
+def tokens_by_description(api: Api) -> dict[str, dict]:
+    """Every ACL token, keyed by its description (the roles name each token after its holder)."""
+    return {token["Description"]: token for token in api.get("/v1/acl/tokens")}
+
+
+def token_secret(api: Api, description: str) -> str:
+    token = tokens_by_description(api).get(description)
+    assert token, f"no ACL token described as {description!r}"
+    return api.get(f"/v1/acl/token/{token['AccessorID']}")["SecretID"]
+
+
+def ansible(*argv: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """ansible-playbook, ansible or ansible-inventory (argv[0]) with the lab's environment."""
+    return subprocess.run(
+        list(argv),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", **(env or {})},
+    )

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import requests
 
-INVENTORY = Path(os.environ["MOLECULE_INVENTORY_FILE"])
-INVENTORY_DIR = INVENTORY.parent
+# The directory, as molecule passes it: every file in it is read as inventory.
+INVENTORY_DIR = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
+INVENTORY = INVENTORY_DIR
 SCENARIO = Path(__file__).resolve().parents[1]
-SECRETS = INVENTORY_DIR / "consul-secrets" / "dc1"
+SECRETS = INVENTORY_DIR / ".consul-secrets" / "dc1"
 TLS = SECRETS / "tls"
 CA = TLS / "ca.pem"
 HTTPS_PORT = 8501

@@ -11,6 +11,8 @@ COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/dockyard/discovery
 # ansible-test needs a real directory named ansible_collections/dockyard/discovery.
 SANITY_TREE := $(CURDIR)/build/sanity/ansible_collections/dockyard/discovery
 SCENARIOS ?= default single secure
+# How many scenarios run side by side (MOLECULE_JOBS=1: one after the other).
+export MOLECULE_JOBS ?= 3
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
@@ -96,7 +98,7 @@ integration: venv toolchain
 
 .PHONY: molecule
 molecule: venv images
-	set -e; for s in $(SCENARIOS); do lab/run.sh molecule test -s $$s; done
+	lab/molecule-scenarios.sh $(SCENARIOS)
 
 .PHONY: bench
 bench: venv images

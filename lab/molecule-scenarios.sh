@@ -11,7 +11,7 @@ jobs_max=${MOLECULE_JOBS:-$#}
 logs="$REPO_DIR/build/logs"
 mkdir -p "$logs"
 
-declare -A pid_of started_at
+declare -A pid_of=() started_at=()
 status=0
 run_one() {
   local scenario=$1

@@ -63,7 +63,16 @@ def snapshot(api: Api) -> dict:
 @pytest.fixture(scope="module")
 def verbose_converge(api):
     before = snapshot(api)
-    result = ansible("ansible-playbook", "-vvv", "-i", str(INVENTORY), str(SCENARIO / "converge.yml"), timeout=900)
+    # JSON results: one line each, so a secret cannot hide behind YAML's line folding.
+    result = ansible(
+        "ansible-playbook",
+        "-vvv",
+        "-i",
+        str(INVENTORY),
+        str(SCENARIO / "converge.yml"),
+        env={"ANSIBLE_CALLBACK_RESULT_FORMAT": "json"},
+        timeout=900,
+    )
     return before, result, result.stdout + result.stderr
 
 

@@ -16,6 +16,11 @@ RECAP = re.compile(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+fai
 CENSORED = "the output has been hidden due to the fact that 'no_log: true' was specified for this result"
 
 
+def pem_body(pem: str) -> list[str]:
+    """The base64 lines of a PEM document, without its BEGIN/END lines."""
+    return [line for line in pem.split("\n") if line and not line.startswith("-----")]
+
+
 def private_key_bodies() -> list[str]:
     """The base64 lines of every private key the role generated, as they would show in a log.
 
@@ -27,9 +32,8 @@ def private_key_bodies() -> list[str]:
         pem = key.read_bytes()
         public = serialization.load_pem_private_key(pem, password=None).public_key()
         public_pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        public_body = "".join(public_pem.decode().split("\n")[1:-2])
-        body = [line for line in pem.decode().split("\n") if line and not line.startswith("-----")]
-        private = [line for line in body if line not in public_body]
+        public_body = "".join(pem_body(public_pem.decode()))
+        private = [line for line in pem_body(pem.decode()) if line not in public_body]
         assert len(private) >= 2, key  # the private scalar is always checked
         lines += private
     return lines

@@ -2,7 +2,8 @@
 # Run `molecule test` for several scenarios, MOLECULE_JOBS at a time (default 1). The scenarios own
 # disjoint containers and networks, so they can share the Docker engine; on 2 cores one at a time is
 # faster, since Ansible is CPU-bound.
-# Each scenario logs to build/logs/molecule-<scenario>.log; a failed one has its tail printed.
+# Each scenario logs to build/logs/molecule-<scenario>.log; a failed one has its pytest failure
+# report and its tail printed.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -25,7 +26,11 @@ wait_for_one() {
     log "molecule $scenario: passed in ${seconds}s"
   else
     status=1
-    tail -n 80 "$logs/molecule-$scenario.log" >&2
+    # CI keeps only the end of the output, so pytest's failure report and its one-line summaries
+    # come last, after the log's tail.
+    tail -n 30 "$logs/molecule-$scenario.log" >&2
+    sed -n '/= FAILURES =/,/ in [0-9.]*s /p' "$logs/molecule-$scenario.log" | head -n 300 >&2
+    grep -E '(FAILED|ERROR) [a-z_/]+\.py::' "$logs/molecule-$scenario.log" | cut -c1-400 >&2 || true
     log "molecule $scenario: FAILED (exit $rc) after ${seconds}s; full log: $logs/molecule-$scenario.log"
   fi
 }

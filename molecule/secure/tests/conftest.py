@@ -40,6 +40,12 @@ def containers():
 def svc4(nodes, containers):
     """Seed 2's hot registration: `docker run -e SERVICE_NAME=svc4 -p 8084:8080 ... svc4` on secure3."""
     containers.run(nodes["secure3"], "svc4", "-e", "SERVICE_NAME=svc4", "-p", "8084:8080", command=("svc4",))
-    api = Api(nodes["secure1"].address)
-    wait_for(lambda: api.get("/v1/catalog/service/svc4"), 10, 0.2, what="svc4 in the catalog")
-    return api
+    # All three are servers and DNS answers stale reads, so wait until each one has applied it.
+    servers = [Api(node.address) for node in nodes.values()]
+    wait_for(
+        lambda: all(server.get("/v1/catalog/service/svc4?stale") for server in servers),
+        10,
+        0.2,
+        what="svc4 in every server's catalog",
+    )
+    return servers[0]

@@ -54,8 +54,9 @@ def test_gossip_join_with_another_key_fails(nodes, tmp_path):
         assert response.status_code == 500
         assert "No installed keys could decrypt the message" in response.text
         assert lab_member("rogue-wrongkey") is None
-    journals = server_journals(nodes, start)
-    assert f"memberlist: failed to receive: No installed keys could decrypt the message from={GATEWAY}:" in journals
+    # journald may take a moment to take the servers' lines in.
+    expected = f"memberlist: failed to receive: No installed keys could decrypt the message from={GATEWAY}:"
+    wait_for(lambda: expected in server_journals(nodes, start), 10, 0.5, what="the servers refusing the key")
 
 
 def test_gossip_join_with_the_key_works(tmp_path):

@@ -13,9 +13,11 @@ typed results of _consul_results. No Ansible imports: a plain script can use it.
 
 from __future__ import annotations
 
+import http.client
 import inspect
 import json
 import os
+import ssl
 import traceback
 import warnings
 from contextlib import contextmanager
@@ -44,6 +46,10 @@ from ansible_collections.dockyard.discovery.plugins.module_utils._consul_results
     ServiceInstance,
     parse_index,
 )
+from ansible_collections.dockyard.discovery.plugins.module_utils._consul_transport import (
+    KeepAliveHTTP,
+    proxy_for,
+)
 from ansible_collections.dockyard.discovery.plugins.module_utils._consul_validate import (
     check_index,
     check_kv_key,
@@ -66,7 +72,6 @@ REQUIREMENT = "python-consul2 or py-consul"
 # Both client libraries read these in their constructor, and let CONSUL_HTTP_TOKEN override an
 # explicit token; hiding them there keeps _consul_options' precedence the only one.
 _LIBRARY_ENV = ("CONSUL_HTTP_ADDR", "CONSUL_HTTP_TOKEN", "CONSUL_HTTP_SSL", "CONSUL_HTTP_SSL_VERIFY")
-_PROXY_ENV = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
 # Consul holds a blocking query without an explicit wait for five minutes.
 DEFAULT_WAIT = "5m"
 
@@ -92,7 +97,7 @@ def _timeout_keyword() -> str:
 
 
 def _new_api(options: ConnectionOptions):
-    verify = options.validate_certs and (options.ca_path or True)
+    verify = _ca_bundle(options.validate_certs and (options.ca_path or True))
     cert = None
     if options.client_cert:
         cert = (options.client_cert, options.client_key) if options.client_key else options.client_cert
@@ -106,25 +111,49 @@ def _new_api(options: ConnectionOptions):
         "cert": cert,
         _timeout_keyword(): options.timeout,
     }
+    direct = proxy_for(options.scheme, options.host) is None
     # python-consul2 warns about Consul features older than 1.6 each time a client is made.
     with _library_env_hidden(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        api = consul.Consul(**kwargs)
-    session = getattr(api.http, "session", None)
-    if session is not None:
-        # py-consul sends no token on some calls (agent members and self, raft configuration);
-        # a session-wide header makes every request carry it, whichever package is installed.
+        api = (_consul_on_keep_alive() if direct else consul.Consul)(**kwargs)
+    if direct:
+        api.http.timeout = options.timeout
         if options.token:
-            session.headers["X-Consul-Token"] = options.token
-        # requests re-reads the proxy variables (and ~/.netrc) from the environment on every
-        # request; reading the proxies once per client keeps HTTP(S)_PROXY/NO_PROXY working at
-        # a fraction of the cost. Consul authenticates with tokens, so netrc is not needed.
-        if any(name in os.environ for name in _PROXY_ENV):
-            session.proxies.update(requests.utils.get_environ_proxies(options.base_url))
-        session.trust_env = False
-        if api.http.verify is True:
-            api.http.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+            # py-consul sends no token on some calls (agent members and self, raft configuration).
+            api.http.default_headers["X-Consul-Token"] = options.token
+        return api
+    # A proxy applies: the library's requests client goes through it. requests re-reads the proxy
+    # variables (and ~/.netrc) on every request; reading them once per client is enough, and
+    # Consul authenticates with tokens, so netrc is not needed.
+    session = api.http.session
+    if options.token:
+        session.headers["X-Consul-Token"] = options.token
+    session.proxies.update(requests.utils.get_environ_proxies(options.base_url))
+    session.trust_env = False
     return api
+
+
+_KEEP_ALIVE_API = []
+
+
+def _consul_on_keep_alive():
+    """The consul package's API class with KeepAliveHTTP as its HTTP client."""
+    if not _KEEP_ALIVE_API:
+
+        class KeepAliveConsul(consul.Consul):
+            # python-consul2 passes a timeout after cert, py-consul does not: set afterwards.
+            def http_connect(self, host, port, scheme, verify=True, cert=None, *_args, **_timeout):
+                return KeepAliveHTTP(host, port, scheme, verify=verify, cert=cert)
+
+        _KEEP_ALIVE_API.append(KeepAliveConsul)
+    return _KEEP_ALIVE_API[0]
+
+
+def _ca_bundle(verify):
+    """requests' trust_env honoured REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE when no CA is given; so do we."""
+    if verify is True:
+        return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    return verify
 
 
 def _root_cause(exc: BaseException) -> str:
@@ -163,13 +192,16 @@ class ConsulClient:
         base = self.base_url
         if isinstance(exc, ConsulError):
             return exc
-        if requests is not None and isinstance(exc, requests.exceptions.RequestException):
-            if isinstance(exc, requests.exceptions.SSLError):
+        transport_error = (OSError, http.client.HTTPException)
+        if requests is not None:
+            transport_error += (requests.exceptions.RequestException,)
+        if isinstance(exc, transport_error):
+            if isinstance(exc, (ssl.SSLError, requests.exceptions.SSLError)):
                 return ConsulTLSError(
                     f"{action} failed: the TLS handshake with Consul at {base} failed ({_root_cause(exc)}). "
                     "Check scheme, ca_path (CONSUL_CACERT), client_cert/client_key and validate_certs."
                 )
-            if isinstance(exc, requests.exceptions.Timeout):
+            if isinstance(exc, (TimeoutError, requests.exceptions.Timeout)):
                 return ConsulConnectionError(
                     f"{action} failed: Consul at {base} did not answer within {self.options.timeout:g}s."
                 )

@@ -5,6 +5,9 @@
 No agent here: these construct clients and exceptions only (the integration tests cover the wire).
 """
 
+import http.client
+import ssl
+
 import consul
 import pytest
 import requests
@@ -26,7 +29,7 @@ def test_explicit_options_beat_the_library_reading_the_environment(monkeypatch):
     api = client._api
     assert api.token == "explicit"
     assert api.http.base_uri == "http://10.9.9.9:8599"
-    assert api.http.session.headers["X-Consul-Token"] == "explicit"
+    assert api.http.default_headers["X-Consul-Token"] == "explicit"
     # and the environment is left as it was
     import os
 
@@ -43,6 +46,10 @@ def test_explicit_options_beat_the_library_reading_the_environment(monkeypatch):
         ),
         (requests.exceptions.SSLError("CERTIFICATE_VERIFY_FAILED"), errors.ConsulTLSError, "TLS handshake"),
         (requests.exceptions.ReadTimeout("read timed out"), errors.ConsulConnectionError, "did not answer within 10s"),
+        (ConnectionRefusedError(111, "Connection refused"), errors.ConsulConnectionError, "connection refused"),
+        (ssl.SSLCertVerificationError("certificate verify failed"), errors.ConsulTLSError, "TLS handshake"),
+        (TimeoutError("timed out"), errors.ConsulConnectionError, "did not answer within 10s"),
+        (http.client.RemoteDisconnected("closed"), errors.ConsulConnectionError, "cannot reach"),
         (consul.ACLPermissionDenied("Permission denied"), errors.ConsulACLDenied, "403"),
         (consul.NotFound("no such thing"), errors.ConsulNotFound, "404"),
         (consul.ConsulException("500 No cluster leader"), errors.ConsulNoLeader, "no cluster leader"),
@@ -54,6 +61,18 @@ def test_translation(client, exc, kind, words):
     translated = client._translate(exc, "doing x")
     assert translated.__class__ is kind  # the exact class, not a parent
     assert words in translated.message and translated.message.startswith("doing x failed")
+
+
+def test_a_proxy_in_the_environment_keeps_the_library_requests_client(monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    api = ConsulClient(ConnectionOptions(host="consul.invalid", port=8500, token="explicit"))._api
+    assert api.http.session.proxies["http"] == "http://proxy.invalid:3128"
+    assert api.http.session.headers["X-Consul-Token"] == "explicit"
+    monkeypatch.setenv("NO_PROXY", "consul.invalid")
+    api = ConsulClient(ConnectionOptions(host="consul.invalid", port=8500))._api
+    assert not hasattr(api.http, "session")
 
 
 def test_unknown_exceptions_pass_through(client):

@@ -58,10 +58,12 @@ def registrator(docker_client, dev_agent, docker_bridge_ip):
         volumes={"/var/run/docker.sock": {"bind": "/tmp/docker.sock", "mode": "rw"}},
         detach=True,
     )
-    listening = wait_for(lambda: b"Listening for Docker events" in container.logs(), timeout=30)[0]
-    assert listening, container.logs().decode()[-2000:]
-    yield container
-    container.remove(force=True)
+    try:
+        listening = wait_for(lambda: b"Listening for Docker events" in container.logs(), timeout=30)[0]
+        assert listening, container.logs().decode()[-2000:]
+        yield container
+    finally:
+        container.remove(force=True)
 
 
 def test_registrator_follows_start_and_kill(registrator, docker_client, dev_agent):

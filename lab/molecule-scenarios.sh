@@ -15,6 +15,11 @@ mkdir -p "$logs"
 declare -A scenario_of=() started_at=()
 status=0
 
+# unframed LOG: the log without colours and without the frame molecule draws around output.
+unframed() {
+  sed -e 's/\x1b\[[0-9;]*m//g' -e 's/^ *│ \{0,3\}//' "$1"
+}
+
 # wait_for_one: reap whichever scenario ends first and report it.
 wait_for_one() {
   local pid rc=0 scenario seconds
@@ -29,8 +34,8 @@ wait_for_one() {
     # CI keeps only the end of the output, so pytest's failure report and its one-line summaries
     # come last, after the log's tail.
     tail -n 30 "$logs/molecule-$scenario.log" >&2
-    sed -n '/= FAILURES =/,/ in [0-9.]*s /p' "$logs/molecule-$scenario.log" | head -n 300 >&2
-    grep -E '(FAILED|ERROR) [a-z_/]+\.py::' "$logs/molecule-$scenario.log" | cut -c1-400 >&2 || true
+    unframed "$logs/molecule-$scenario.log" | grep -E '^ *E  ' | tail -n 40 >&2 || true
+    unframed "$logs/molecule-$scenario.log" | sed -n '/short test summary info/,/ in [0-9.]*s /p' >&2
     log "molecule $scenario: FAILED (exit $rc) after ${seconds}s; full log: $logs/molecule-$scenario.log"
   fi
 }

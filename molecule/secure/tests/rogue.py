@@ -102,11 +102,12 @@ class RogueAgent:
         self.log.close()
         forget(self.name)
 
-    def http(self, method: str, path: str, token: str | None = None):
+    def http(self, method: str, path: str, token: str | None = None, timeout: float = 15):
         """The rogue's own API; None while it does not answer."""
         headers = {"X-Consul-Token": token} if token else {}
         try:
-            return requests.request(method, f"http://127.0.0.1:{self.http_port}{path}", headers=headers, timeout=15)
+            url = f"http://127.0.0.1:{self.http_port}{path}"
+            return requests.request(method, url, headers=headers, timeout=timeout)
         except requests.ConnectionError:
             return None
 

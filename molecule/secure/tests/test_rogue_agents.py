@@ -96,7 +96,9 @@ def test_rpc_client_with_an_untrusted_certificate_is_refused(nodes, tmp_path, fo
     config = {**gossip(encrypt=secret("gossip.key"), retry_join=SERF), **tls_client(*foreign_client_cert), **ACL}
     with RogueAgent("rogue-foreign-cert", tmp_path, **config) as rogue:
         wait_for(lambda: in_gossip(rogue.name), 20, 0.5, what="the rogue in gossip")
-        response = rogue.http("GET", "/v1/catalog/services", management_token())
+        # The agent retries a failed RPC on every server for up to its rpc_hold_timeout before it
+        # answers, which on a loaded machine can take longer than the default 15 s.
+        response = rogue.http("GET", "/v1/catalog/services", management_token(), timeout=90)
         print(f"RPC through a client with a foreign certificate -> {response.status_code} {response.text.strip()}")
         assert response.status_code in (403, 500)
         assert "rpc error" in response.text

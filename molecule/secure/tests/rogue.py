@@ -89,7 +89,9 @@ class RogueAgent:
         self.process = subprocess.Popen(
             [CONSUL, "agent", f"-config-file={config_file}"], stdout=self.log, stderr=subprocess.STDOUT
         )
-        wait_for(lambda: self.http("GET", "/v1/status/peers") is not None, 30, 0.2, what=f"{self.name}'s HTTP API")
+        # Listening is enough: every API call of a client (even /v1/status/peers or an ACL check)
+        # may wait on RPC to the servers, which a rogue may never get through.
+        wait_for(self.listening, 30, 0.2, what=f"{self.name}'s HTTP API")
         return self
 
     def __exit__(self, *exc):
@@ -101,6 +103,13 @@ class RogueAgent:
             self.process.wait(timeout=10)
         self.log.close()
         forget(self.name)
+
+    def listening(self) -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", self.http_port), timeout=1).close()
+        except OSError:
+            return False
+        return True
 
     def http(self, method: str, path: str, token: str | None = None, timeout: float = 15):
         """The rogue's own API; None while it does not answer."""

@@ -158,7 +158,7 @@ def _ca_bundle(verify):
 
 def _root_cause(exc: BaseException) -> str:
     seen = exc
-    while seen.__context__ is not None and seen.__context__ is not seen:
+    while seen.__context__ is not None and seen.__context__ is not seen and not seen.__suppress_context__:
         seen = seen.__context__
     text = str(seen) or str(exc)
     if "refused" in text.lower() or "refused" in str(exc).lower():
@@ -192,10 +192,8 @@ class ConsulClient:
         base = self.base_url
         if isinstance(exc, ConsulError):
             return exc
-        transport_error = (OSError, http.client.HTTPException)
-        if requests is not None:
-            transport_error += (requests.exceptions.RequestException,)
-        if isinstance(exc, transport_error):
+        # requests' exceptions are OSErrors too.
+        if isinstance(exc, (OSError, http.client.HTTPException)):
             if isinstance(exc, (ssl.SSLError, requests.exceptions.SSLError)):
                 return ConsulTLSError(
                     f"{action} failed: the TLS handshake with Consul at {base} failed ({_root_cause(exc)}). "

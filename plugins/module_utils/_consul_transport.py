@@ -42,6 +42,13 @@ def proxy_for(scheme: str, host: str) -> str | None:
     return proxy
 
 
+class TLSFilesError(ssl.SSLError):
+    """A CA, certificate or key file that cannot be read; reported like a failed handshake."""
+
+    def __str__(self):
+        return self.args[0]
+
+
 def tls_context(verify, cert) -> ssl.SSLContext:
     """verify: True, False or a CA bundle file or directory (as requests takes it); cert: a path
     to a certificate with its key, or a (certificate, key) pair."""
@@ -71,7 +78,7 @@ class KeepAliveHTTP:
         self.timeout = timeout
         self.base_uri = f"{scheme}://{host}:{port}"
         self.default_headers = {"Accept-Encoding": "gzip", **(headers or {})}
-        self._context = tls_context(verify, cert) if scheme == "https" else None
+        self._context = None  # made at the first HTTPS connection, where a bad file is reported
         self._connection = None
 
     @staticmethod
@@ -84,6 +91,12 @@ class KeepAliveHTTP:
 
     def _connect(self):
         if self.scheme == "https":
+            if self._context is None:
+                try:
+                    self._context = tls_context(self.verify, self.cert)
+                except OSError as exc:  # a missing or unreadable CA, certificate or key file
+                    files = ", ".join(str(f) for f in (self.verify, self.cert) if isinstance(f, (str, tuple)))
+                    raise TLSFilesError(f"cannot load the TLS files {files}: {exc.strerror or exc}") from None
             return http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout, context=self._context)
         return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
 

@@ -75,6 +75,13 @@ def test_a_proxy_in_the_environment_keeps_the_library_requests_client(monkeypatc
     assert not hasattr(api.http, "session")
 
 
+def test_an_unreadable_ca_file_fails_as_tls_with_the_path():
+    client = ConsulClient(ConnectionOptions(host="127.0.0.1", port=9, scheme="https", ca_path="/nonexistent/ca.pem"))
+    with pytest.raises(errors.ConsulTLSError) as failed:
+        client.datacenters()
+    assert "cannot load the TLS files /nonexistent/ca.pem: No such file or directory)" in failed.value.message
+
+
 def test_unknown_exceptions_pass_through(client):
     exc = KeyError("bug")
     assert client._translate(exc, "doing x") is exc

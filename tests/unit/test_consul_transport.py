@@ -6,6 +6,7 @@ idle connection the server closed, gzip, bodies and headers as the consul packag
 
 import gzip
 import json
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -98,6 +99,12 @@ def test_put_sends_the_body(server):
 def test_refused_connection_raises_oserror():
     http = KeepAliveHTTP("127.0.0.1", 9, timeout=2)  # discard port: nothing listens here
     with pytest.raises(ConnectionRefusedError):
+        http.get(lambda r: r, "/v1/status/leader")
+
+
+def test_an_unreadable_ca_file_is_a_tls_error_naming_the_file():
+    http = KeepAliveHTTP("127.0.0.1", 9, scheme="https", verify="/nonexistent/ca.pem", timeout=2)
+    with pytest.raises(ssl.SSLError, match="cannot load the TLS files /nonexistent/ca.pem: No such file"):
         http.get(lambda r: r, "/v1/status/leader")
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Build Consul and consul-template from the Go module proxy at the pinned versions, static
-# (CGO_ENABLED=0), into $DOCKYARD_CACHE/bin/<name>-<version>/. A cached binary is reused.
+# Build Consul, consul-template and gliderlabs/registrator at the versions pinned in
+# lab/versions.env, static (CGO_ENABLED=0), into $DOCKYARD_CACHE/bin/<name>-<version or commit>/.
+# A cached binary is reused.
 . "$(dirname "$0")/lib.sh"
 
 export CGO_ENABLED=0 GOFLAGS=-mod=mod
@@ -54,20 +55,64 @@ build_consul_template() {
   "$dest" -version >&2
 }
 
-# Only on demand (REGISTRATOR_SOURCE=upstream): the proxy reachable here answers 403 for every
-# pseudo-version of gliderlabs/registrator, so the default lab uses lab/images/registrator.
-build_registrator_upstream() {
-  local dest=$BIN_CACHE/registrator-$REGISTRATOR_COMMIT/registrator
-  [ -x "$dest" ] && { log "registrator ${REGISTRATOR_COMMIT:0:12}: cached"; return; }
-  go_fetch "github.com/gliderlabs/registrator@$REGISTRATOR_PSEUDO_VERSION" >/dev/null
+# registrator_source: print the directory of registrator's source at REGISTRATOR_COMMIT.
+# First the Go proxy, by module path and pseudo-version (go checks what it serves against
+# go.sum's checksum database); then a source tree, REGISTRATOR_SRC or the shared third-party
+# copy next to this checkout, which must hash to REGISTRATOR_TREE_SHA256 since it has no .git.
+registrator_source() {
+  local module=github.com/gliderlabs/registrator@$REGISTRATOR_PSEUDO_VERSION out tree got
+  local tried=()
+  if out=$(go mod download -json "$module" 2>&1); then
+    log "registrator: $module from the Go proxy"
+    printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])'
+    return
+  fi
+  tried+=("the Go proxy: $(printf '%s' "$out" | python3 -c 'import json,sys
+try: print(json.load(sys.stdin).get("Error","").splitlines()[0])
+except Exception: print("no answer")' 2>/dev/null)")
+  if [ -n "${REGISTRATOR_SRC:-}" ]; then
+    tree=$REGISTRATOR_SRC
+  else
+    tree=$(cd "$REPO_DIR/.." && pwd)/shared/third_party/gliderlabs-registrator
+  fi
+  if [ -d "$tree" ]; then
+    got=$(tree_sha256 "$tree")
+    [ "$got" = "$REGISTRATOR_TREE_SHA256" ] || die \
+      "the registrator source tree $tree does not match commit ${REGISTRATOR_COMMIT:0:12}: its checksum is $got, lab/versions.env pins $REGISTRATOR_TREE_SHA256." \
+      "point REGISTRATOR_SRC at an unmodified tree of gliderlabs/registrator at $REGISTRATOR_COMMIT (git archive of that commit, or a clean checkout)."
+    log "registrator: source tree $tree (checksum matches)"
+    printf '%s\n' "$tree"
+    return
+  fi
+  tried+=("${REGISTRATOR_SRC:+REGISTRATOR_SRC=}$tree: no such directory")
+  die "cannot get the source of $module. Tried: $(IFS=';'; printf '%s' "${tried[*]}" | sed 's/;/; /g')." \
+    "set REGISTRATOR_SRC to a tree of gliderlabs/registrator at commit $REGISTRATOR_COMMIT (git clone https://github.com/gliderlabs/registrator && git -C registrator checkout $REGISTRATOR_COMMIT), or use a Go proxy that serves $module."
+}
+
+# registrator at REGISTRATOR_COMMIT, built as upstream's Dockerfile does (static, -X main.Version),
+# cached by commit with its licence beside it for the image.
+build_registrator() {
+  local dest=$REGISTRATOR_BIN src work started
+  [ -x "$dest" ] && { log "registrator $REGISTRATOR_VERSION (${REGISTRATOR_COMMIT:0:12}): cached"; return; }
+  require_space "$DOCKYARD_CACHE" 1000
+  src=$(registrator_source)
+  [ "$(tr -d '[:space:]' <"$src/VERSION")" = "$REGISTRATOR_VERSION" ] ||
+    die "the registrator source at $src says $(cat "$src/VERSION"), lab/versions.env expects $REGISTRATOR_VERSION." \
+      "pin REGISTRATOR_VERSION to the VERSION file of commit $REGISTRATOR_COMMIT."
+  work=$DOCKYARD_CACHE/tmp/registrator-$REGISTRATOR_COMMIT
+  rm -rf "$work" && mkdir -p "$work" && cp -r "$src/." "$work" && chmod -R u+w "$work"
   mkdir -p "$(dirname "$dest")"
-  GOBIN=$(dirname "$dest") go install -trimpath -ldflags '-s -w' \
-    "github.com/gliderlabs/registrator@$REGISTRATOR_PSEUDO_VERSION"
+  started=$(date +%s)
+  log "registrator $REGISTRATOR_VERSION: building (its dependencies come from the Go proxy)"
+  (cd "$work" && go build -trimpath -ldflags "-s -w -X main.Version=$REGISTRATOR_VERSION" -o "$dest.tmp" .) ||
+    die "building registrator failed." "see the go error above; its dependencies must be served by $(go env GOPROXY | cut -d, -f1)."
+  cp "$work/LICENSE" "$(dirname "$dest")/LICENSE"
+  mv "$dest.tmp" "$dest"
+  rm -rf "$work"
+  log "registrator $REGISTRATOR_VERSION: built in $(($(date +%s) - started)) s, $(du -h "$dest" | cut -f1)"
 }
 
 require_go
 build_consul
 build_consul_template
-if [ "${REGISTRATOR_SOURCE:-compat}" = upstream ]; then
-  build_registrator_upstream
-fi
+build_registrator

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the lab's images locally (nothing can be pulled): a Debian base from debootstrap, the
-# node image, the demo HTTP service and the registrator stand-in. Each image is also saved to
+# node image, the demo HTTP service, a curl/dig client and gliderlabs/registrator. Each image is also saved to
 # $DOCKYARD_CACHE/images so that a fresh Docker engine with a warm cache only has to load it.
 . "$(dirname "$0")/lib.sh"
 export DOCKER_BUILDKIT=0
@@ -34,7 +34,11 @@ prune_older() {
   for stale in "$DOCKYARD_IMAGE_DIR/$(printf '%s' "$repo" | tr '/' '_')"_*.tar; do
     [ -e "$stale" ] && [ "$stale" != "$keep" ] && rm -f "$stale"
   done
-  docker image ls --format '{{.Repository}}:{{.Tag}}' "$repo" | grep -vx "$1" | xargs -r docker image rm >/dev/null 2>&1 || true
+  # Outside dockyard/, only the lab's own builds (labelled io.dockyard.lab) are ours to remove:
+  # a gliderlabs/registrator pulled from a registry stays.
+  local only_ours=()
+  [ "${repo%%/*}" = dockyard ] || only_ours=(--filter label=io.dockyard.lab)
+  docker image ls "${only_ours[@]}" --format '{{.Repository}}:{{.Tag}}' "$repo" | grep -vx "$1" | xargs -r docker image rm >/dev/null 2>&1 || true
 }
 
 build_base() {
@@ -57,16 +61,17 @@ build_base() {
   save "$DOCKYARD_BASE_IMAGE"
 }
 
-build_with_dockerfile() { # REF CONTEXT
+build_with_dockerfile() { # REF CONTEXT [DOCKER BUILD OPTION...]
   from_cache "$1" && return
   log "$1: building"
-  local build_log=$DOCKYARD_CACHE/tmp/build-${1//[\/:]/_}.log
+  local ref=$1 context=$2 build_log=$DOCKYARD_CACHE/tmp/build-${1//[\/:]/_}.log
+  shift 2
   mkdir -p "$(dirname "$build_log")"
-  docker build --build-arg "BASE=$DOCKYARD_BASE_IMAGE" -t "$1" "$2" >"$build_log" 2>&1 || {
+  docker build --build-arg "BASE=$DOCKYARD_BASE_IMAGE" "$@" -t "$ref" "$context" >"$build_log" 2>&1 || {
     tail -n 20 "$build_log" >&2
-    die "docker build of $1 failed (log: $build_log)." "fix the recipe in $2, or check that the Debian mirror is reachable from containers."
+    die "docker build of $ref failed (log: $build_log)." "fix the recipe in $context, or check that the Debian mirror is reachable from containers."
   }
-  save "$1"
+  save "$ref"
 }
 
 build_demo() {
@@ -83,10 +88,12 @@ build_demo() {
 
 build_registrator() {
   from_cache "$DOCKYARD_REGISTRATOR_IMAGE" && return
-  local ctx=$DOCKYARD_CACHE/tmp/registrator
+  [ -x "$REGISTRATOR_BIN" ] || die "no registrator binary at $REGISTRATOR_BIN." "run 'make toolchain' (lab/build-binaries.sh) first."
+  local ctx=$DOCKYARD_CACHE/tmp/registrator-image
   rm -rf "$ctx" && mkdir -p "$ctx"
-  cp "$LAB_DIR/images/registrator/"* "$REPO_DIR/plugins/module_utils/_registrator_rules.py" "$ctx/"
-  build_with_dockerfile "$DOCKYARD_REGISTRATOR_IMAGE" "$ctx"
+  cp "$LAB_DIR/images/gliderlabs-registrator/Dockerfile" "$REGISTRATOR_BIN" "$(dirname "$REGISTRATOR_BIN")/LICENSE" "$ctx/"
+  build_with_dockerfile "$DOCKYARD_REGISTRATOR_IMAGE" "$ctx" \
+    --build-arg "CERTS_FROM=$DOCKYARD_NODE_IMAGE" --build-arg "VERSION=$REGISTRATOR_VERSION" --build-arg "COMMIT=$REGISTRATOR_COMMIT"
   rm -rf "$ctx"
 }
 
@@ -94,4 +101,5 @@ require_space "$DOCKYARD_CACHE" 500
 build_base
 build_with_dockerfile "$DOCKYARD_NODE_IMAGE" "$LAB_DIR/images/node"
 build_demo
+build_with_dockerfile "$DOCKYARD_CLIENT_IMAGE" "$LAB_DIR/images/curl"
 build_registrator

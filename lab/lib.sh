@@ -41,6 +41,12 @@ require_go() {
 
 docker_ok() { docker info >/dev/null 2>&1; }
 
+# tree_sha256 DIR: one checksum for a source tree without .git (which a copy may or may not
+# have): sha256 of the `sha256sum` lines of every file, sorted by path.
+tree_sha256() {
+  (cd "$1" && find . -type f ! -path './.git/*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
+}
+
 # Image references are keyed by the content of their recipe, so an edited recipe gets a new
 # tag and a stale image is never reused.
 _hash() { sha256sum | cut -c1-10; }
@@ -51,12 +57,17 @@ _recipe_hash() { # DIR [EXTRA FILE...]
 DOCKYARD_BASE_IMAGE=dockyard/debian:$DEBIAN_SUITE-$(echo "$DEBIAN_SUITE $DEBIAN_MIRROR $IMAGE_REVISION" | _hash)
 DOCKYARD_NODE_IMAGE=dockyard/node:$(echo "$DOCKYARD_BASE_IMAGE $(_recipe_hash "$LAB_DIR/images/node")" | _hash)
 DOCKYARD_DEMO_IMAGE=dockyard/demo-http:$(_recipe_hash "$LAB_DIR/images/demo-http")
-DOCKYARD_REGISTRATOR_IMAGE=dockyard/registrator-compat:$(echo "$DOCKYARD_BASE_IMAGE $(_recipe_hash "$LAB_DIR/images/registrator" "$REPO_DIR/plugins/module_utils/_registrator_rules.py")" | _hash)
+# The seed's tutum/curl: curl and dig in a container, for tests that call services from inside one.
+DOCKYARD_CLIENT_IMAGE=dockyard/curl:$(echo "$DOCKYARD_BASE_IMAGE $(_recipe_hash "$LAB_DIR/images/curl")" | _hash)
+# Upstream registrator built from source: the tag names its version and commit, then the recipe.
+DOCKYARD_REGISTRATOR_IMAGE=gliderlabs/registrator:$REGISTRATOR_VERSION-${REGISTRATOR_COMMIT:0:7}-$(echo "$DOCKYARD_NODE_IMAGE $REGISTRATOR_COMMIT $(_recipe_hash "$LAB_DIR/images/gliderlabs-registrator")" | _hash)
 DOCKYARD_IMAGE_DIR=$DOCKYARD_CACHE/images
 CONSUL_BIN=$DOCKYARD_CACHE/bin/consul-$CONSUL_VERSION/consul
 CONSUL_TEMPLATE_BIN=$DOCKYARD_CACHE/bin/consul-template-$CONSUL_TEMPLATE_VERSION/consul-template
-export DOCKYARD_BASE_IMAGE DOCKYARD_NODE_IMAGE DOCKYARD_DEMO_IMAGE DOCKYARD_REGISTRATOR_IMAGE \
-  DOCKYARD_IMAGE_DIR CONSUL_BIN CONSUL_TEMPLATE_BIN CONSUL_VERSION CONSUL_TEMPLATE_VERSION
+REGISTRATOR_BIN=$DOCKYARD_CACHE/bin/registrator-$REGISTRATOR_COMMIT/registrator
+export DOCKYARD_BASE_IMAGE DOCKYARD_NODE_IMAGE DOCKYARD_DEMO_IMAGE DOCKYARD_CLIENT_IMAGE DOCKYARD_REGISTRATOR_IMAGE \
+  DOCKYARD_IMAGE_DIR CONSUL_BIN CONSUL_TEMPLATE_BIN REGISTRATOR_BIN CONSUL_VERSION CONSUL_TEMPLATE_VERSION \
+  REGISTRATOR_VERSION REGISTRATOR_COMMIT
 
 # image_tarball REF -> where the saved copy of an image lives in the cache
 image_tarball() { printf '%s/%s.tar' "$DOCKYARD_IMAGE_DIR" "$(printf '%s' "$1" | tr '/:' '__')"; }

@@ -3,8 +3,9 @@
 """The rules gliderlabs/registrator applies to turn a running container into Consul services.
 
 Pure functions over `docker inspect` output, with no Ansible and no I/O, so that the
-registrator_reconcile module, the lab's registrator image and the unit tests share one copy.
-The behaviour follows registrator's master branch (bridge/bridge.go, bridge/util.go).
+registrator_reconcile module and the tests share one copy. The behaviour follows registrator's
+master branch (bridge/bridge.go, bridge/util.go); tests/smoke/test_registrator_rules.py checks the
+prediction field by field against what the real registrator registers.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ import docker
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+# The registrator rules test imports the collection's library as ansible_collections.dockyard.discovery.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "build" / "collections"))
 
 from consul_agent import ConsulAgent
 from toolchain import cached_binary, lab_versions

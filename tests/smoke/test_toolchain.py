@@ -1,5 +1,5 @@
 """The lab's toolchain is made of the real programs: the cached Consul and consul-template
-builds, and the registrator image registering a container's service on start and removing it
+builds, and gliderlabs/registrator (built from source) registering a container's service on start and removing it
 on `docker kill`."""
 
 import os

@@ -7,7 +7,6 @@ hanging it.
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import subprocess
@@ -18,9 +17,9 @@ import requests
 import testinfra
 
 DEMO_IMAGE = os.environ["DOCKYARD_DEMO_IMAGE"]
-# The registrator stand-in image is the one image with a Python inside every node: tests use it as
-# the "curl" container of seed 2 (urllib instead of curl).
-CLIENT_IMAGE = os.environ["DOCKYARD_REGISTRATOR_IMAGE"]
+# Seed 2's tutum/curl: a Debian shell with curl and dig (lab/images/curl), loaded into a node the
+# first time a test needs it there.
+CLIENT_IMAGE = os.environ["DOCKYARD_CLIENT_IMAGE"]
 GREETING = "Hi! I'm [{name}] service and my Docker container's IP is ["
 
 
@@ -105,13 +104,32 @@ def http_get(url: str, timeout: float = 5) -> tuple[int, str]:
     return response.status_code, response.text
 
 
-def in_container(node: Node, python: str, *docker_args: str) -> subprocess.CompletedProcess:
-    """Run a Python snippet in a throwaway container on the node (seed 2's tutum/curl container)."""
-    return node.docker("run", "--rm", *docker_args, "--entrypoint", "python3", CLIENT_IMAGE, "-c", python, timeout=60)
+def ensure_image(node: Node, image: str) -> None:
+    """Load an image from the controller's Docker into the node's, once (no registry is reachable)."""
+    if node.docker("image", "inspect", image).returncode == 0:
+        return
+    save = subprocess.Popen(["docker", "save", image], stdout=subprocess.PIPE)
+    load = subprocess.run(
+        ["docker", "exec", "-i", node.name, "docker", "load"],
+        stdin=save.stdout,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    save.stdout.close()
+    assert save.wait(timeout=60) == 0 and load.returncode == 0, f"loading {image} into {node.name}: {load.stderr}"
 
 
-def fetch_snippet(url: str) -> str:
-    return f"import urllib.request; print(urllib.request.urlopen({json.dumps(url)}, timeout=5).read().decode())"
+def in_container(node: Node, *command: str, docker_args: tuple = ()) -> subprocess.CompletedProcess:
+    """Run a command in a throwaway client container on the node (seed 2's tutum/curl container)."""
+    ensure_image(node, CLIENT_IMAGE)
+    return node.docker("run", "--rm", *docker_args, CLIENT_IMAGE, *command, timeout=60)
+
+
+def curl(url: str) -> tuple:
+    """The seed's `curl http://svc4:8084/`, bounded in time, failing on an HTTP error."""
+    return ("curl", "-sS", "--fail", "--max-time", "5", url)
 
 
 class Containers:
@@ -121,6 +139,7 @@ class Containers:
         self.started: list[tuple[Node, str]] = []
 
     def run(self, node: Node, name: str, *args: str, image: str = DEMO_IMAGE, command: tuple = ()) -> str:
+        ensure_image(node, image)
         node.docker("rm", "-f", name)
         result = node.docker("run", "-d", "--name", name, *args, image, *command)
         assert result.returncode == 0, f"docker run {name} on {node.name}: {result.stderr}"

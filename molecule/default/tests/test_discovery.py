@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from labkit import GREETING, addr_name, catalog, fetch_snippet, in_container, srv_answer, wait_for
+from labkit import GREETING, addr_name, catalog, curl, in_container, srv_answer, wait_for
 
 KILL_BOUND_SECONDS = 5
 
@@ -42,7 +42,7 @@ def test_svc4_srv_from_node2_points_at_node3_port_8084(nodes, svc4, resolver):
 
 def test_plain_container_on_node2_reaches_svc4_by_short_name(nodes, svc4):
     """No --dns flags: the Docker daemon's defaults point containers at Consul DNS."""
-    result = in_container(nodes["node2"], fetch_snippet("http://svc4:8084/"))
+    result = in_container(nodes["node2"], *curl("http://svc4:8084/"))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(GREETING.format(name="svc4"))
 
@@ -50,11 +50,8 @@ def test_plain_container_on_node2_reaches_svc4_by_short_name(nodes, svc4):
 def test_seed_container_with_explicit_dns_flags_reaches_svc4(nodes, svc4):
     result = in_container(
         nodes["node2"],
-        fetch_snippet("http://svc4:8084/"),
-        "--dns",
-        nodes["node1"].address,
-        "--dns-search",
-        "service.consul",
+        *curl("http://svc4:8084/"),
+        docker_args=("--dns", nodes["node1"].address, "--dns-search", "service.consul"),
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(GREETING.format(name="svc4"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from labkit import GREETING, fetch_snippet, http_get, in_container, wait_for
+from labkit import GREETING, curl, http_get, in_container, wait_for
 from securekit import Api
 
 
@@ -36,7 +36,7 @@ def test_svc4_answers_in_dns_on_another_node(nodes, svc4):
 
 
 def test_a_plain_container_reaches_svc4_by_short_name(nodes, svc4):
-    result = in_container(nodes["secure2"], fetch_snippet("http://svc4:8084/"))
+    result = in_container(nodes["secure2"], *curl("http://svc4:8084/"))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(GREETING.format(name="svc4"))
 

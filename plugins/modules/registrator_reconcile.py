@@ -50,11 +50,9 @@ options:
   use_ip_from_label:
     description: Registrator's C(-useIpFromLabel) flag, a container label holding the address to register.
     type: str
-  docker_host:
-    description: Docker API address. Defaults to E(DOCKER_HOST), then V(unix:///var/run/docker.sock).
-    type: str
 extends_documentation_fragment:
   - dockyard.discovery.connection
+  - dockyard.discovery.docker
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
@@ -65,7 +63,6 @@ attributes:
     platforms: posix
 requirements:
   - python-consul2 or py-consul
-  - docker (the Docker SDK for Python)
 notes:
   - Check commands and scripts (C(SERVICE_CHECK_CMD), C(SERVICE_CHECK_SCRIPT)) and Go templates in O(tags) are not supported.
 """
@@ -117,12 +114,17 @@ containers:
 
 import os
 import socket
-import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.dockyard.discovery.plugins.module_utils._consul_errors import ConsulError, ConsulNotFound
 from ansible_collections.dockyard.discovery.plugins.module_utils._consul_module import ConsulModule
+from ansible_collections.dockyard.discovery.plugins.module_utils._docker_api import (
+    DOCKER_IMPORT_ERROR,
+    DockerUnavailable,
+    connect,
+    default_docker_host,
+)
 from ansible_collections.dockyard.discovery.plugins.module_utils._registrator_reconcile import (
     expected_view,
     plan_reconcile,
@@ -134,30 +136,17 @@ from ansible_collections.dockyard.discovery.plugins.module_utils._registrator_ru
     services_for_container,
 )
 
-try:
-    import docker
-
-    DOCKER_IMPORT_ERROR = None
-except ImportError:
-    docker = None
-    DOCKER_IMPORT_ERROR = traceback.format_exc()
-
-DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
-
 
 def running_containers(docker_host: str) -> list:
     """`docker inspect` of every running container."""
     try:
-        client = docker.DockerClient(base_url=docker_host)
-        inspected = []
-        for summary in client.api.containers():
-            try:
-                inspected.append(client.api.inspect_container(summary["Id"]))
-            except docker.errors.NotFound:
-                continue  # stopped between the listing and the inspection
-        return inspected
-    except docker.errors.DockerException as error:
-        raise ConsulError(f"listing containers failed: cannot use the Docker API at {docker_host} ({error}).") from None
+        api = connect(docker_host)
+        inspected = (api.inspect_container(summary["Id"]) for summary in api.containers())
+        # None: removed between the listing and the inspection
+        return [inspect for inspect in inspected if inspect is not None]
+    except DockerUnavailable as error:
+        # a ConsulError, so that ConsulModule.run fails the task with it as it does with the agent's errors
+        raise ConsulError(f"listing containers failed: {error.message}.") from None
 
 
 def reconcile(consul: ConsulModule) -> dict:
@@ -170,7 +159,7 @@ def reconcile(consul: ConsulModule) -> dict:
         force_tags=tuple(params["tags"]),
         use_ip_from_label=params["use_ip_from_label"] or "",
     )
-    docker_host = params["docker_host"] or os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST
+    docker_host = default_docker_host(params["docker_host"], os.environ)
     containers = running_containers(docker_host)
     expected = [service for inspect in containers for service in services_for_container(inspect, options)]
     agent_services = consul.client.agent_services()

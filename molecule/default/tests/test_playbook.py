@@ -7,6 +7,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,41 @@ def test_failing_nginx_check_keeps_the_live_nginx_config(nodes, tmp_path):
     assert node.check("sha256sum /etc/nginx/nginx.conf") == before
     assert node.host.service("nginx").is_running
     assert node.run("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1/").stdout == "200"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        # What an image without the consul-tls adapter does (registrator's v7 tag, say).
+        ({"registrator_consul_scheme": "consul-bogus"}, "unrecognized adapter: consul-bogus://172.20.20.20:8500"),
+        # A backend that never answers, with few retries.
+        (
+            {"registrator_consul_port": 1, "registrator_retry_attempts": 1, "registrator_retry_interval": 200},
+            "dial tcp 172.20.20.20:1: connect: connection refused",
+        ),
+    ],
+    ids=["unknown-adapter", "unreachable-backend"],
+)
+def test_a_registrator_that_cannot_work_fails_the_play_with_its_own_message(nodes, tmp_path, extra, message):
+    """A second registrator container on node2, so the lab's own is never touched."""
+    node = nodes["node2"]
+    variables = {"registrator_container_name": "registrator-broken", "registrator_hostname": "broken", **extra}
+    before = json.loads(node.docker("inspect", "registrator").stdout)[0]["State"]["StartedAt"]
+    try:
+        started = time.monotonic()
+        result = ansible_playbook(role_playbook(tmp_path, "registrator", "node2"), "-e", json.dumps(variables))
+        took = time.monotonic() - started
+        output = result.stdout + result.stderr
+        assert result.returncode != 0
+        assert "Wait for registrator to reach its backend" in output
+        assert message in output, output[-3000:]
+        print(f"the play failed {took:.1f} s after it started, with: {message}")
+        # Stopped by the role: no restart loop left behind.
+        state = json.loads(node.docker("inspect", "registrator-broken").stdout)[0]["State"]
+        assert (state["Running"], state["Restarting"]) == (False, False)
+        time.sleep(2)
+        assert json.loads(node.docker("inspect", "registrator-broken").stdout)[0]["State"]["Running"] is False
+        lab_registrator = json.loads(node.docker("inspect", "registrator").stdout)[0]["State"]
+        assert lab_registrator["Running"] and lab_registrator["StartedAt"] == before
+    finally:
+        node.docker("rm", "-f", "registrator-broken")

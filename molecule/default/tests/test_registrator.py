@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from conftest import NODES, SEED_SERVICES
@@ -32,6 +33,23 @@ def test_one_registrator_per_node_against_its_own_agent(nodes, name):
     assert "-internal" not in args
     assert f"-ip={node.address}" in args
     assert "-cleanup" in args
+
+
+@pytest.mark.parametrize("name", NODES)
+def test_registrator_is_upstream_gliderlabs_registrator_built_from_source(nodes, name):
+    node = nodes[name]
+    registrator = inspect(node, "registrator")
+    assert registrator["Config"]["Image"] == os.environ["DOCKYARD_REGISTRATOR_IMAGE"]
+    assert registrator["Config"]["Image"].startswith(f"gliderlabs/registrator:{os.environ['REGISTRATOR_VERSION']}-")
+    image = json.loads(node.docker("image", "inspect", registrator["Image"]).stdout)[0]
+    assert image["Config"]["Entrypoint"] == ["/bin/registrator"]
+    assert image["Config"]["Labels"]["org.opencontainers.image.revision"] == os.environ["REGISTRATOR_COMMIT"]
+    env = dict(item.split("=", 1) for item in registrator["Config"]["Env"])
+    assert env["GL_DISABLE_VERSION_CHECK"] == "1"  # no DNS query to usage.gliderlabs.io at start
+    log = node.check("docker logs registrator 2>&1")
+    assert f"Starting registrator {os.environ['REGISTRATOR_VERSION']} ..." in log
+    assert f"Using consul adapter: consul://{node.address}:8500" in log
+    assert "consul: current leader" in log
 
 
 @pytest.mark.parametrize("service", SEED_SERVICES)

@@ -21,6 +21,11 @@ def test_registrator_talks_tls_with_its_own_token(nodes, name):
     assert "/etc/consul.d/tls/ca.pem:/etc/registrator/tls/ca.pem:ro" in registrator["HostConfig"]["Binds"]
     token = Api(node.address).get("/v1/acl/token/self", env["CONSUL_HTTP_TOKEN"])
     assert token["Description"] == f"registrator on {name} (dockyard.discovery)"
+    # The real registrator says it verified the agent's certificate and got an answer.
+    log = node.check("docker logs registrator 2>&1")
+    assert f"Using consul-tls adapter: consul-tls://{node.address}:8501" in log
+    assert "consul: current leader" in log and "Listening for Docker events" in log
+    assert "x509" not in log and "Permission denied" not in log
 
 
 def test_svc4_is_registered_with_the_node_address(svc4):

@@ -376,28 +376,6 @@ def test_a_missing_container_fails_with_its_name():
     assert verdict.message() == "registrator container reg does not exist"
 
 
-def test_the_health_code_imports_without_ansible():
-    probe = (
-        "import sys\n"
-        "class NoAnsible:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'ansible' or name.startswith('ansible.'):\n"
-        "            raise ImportError(name)\n"
-        "sys.meta_path.insert(0, NoAnsible())\n"
-        "from ansible_collections.dockyard.discovery.plugins.module_utils import _registrator_health, _docker_api\n"
-        "print(_registrator_health.READY, _docker_api.DockerUnavailable.__name__)\n"
-    )
-    process = subprocess.run(
-        [sys.executable, "-c", probe],
-        env={"PYTHONPATH": str(COLLECTIONS)},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert (process.returncode, process.stdout) == (0, "ready DockerUnavailable\n"), process.stderr
-
-
 # --- the module's polling, against a fake Docker API ----------------------------------------
 
 

@@ -80,22 +80,30 @@ sanity: venv
 	cd $(SANITY_TREE) && git init -q && git add -A && \
 	  $(BIN)/ansible-test sanity --python 3.11 --requirements --color no
 
+# The same tests also run on py-consul, python-consul2's maintained fork (same `consul` module):
+# 1.5.5 is Debian 13's python3-consul, 1.8.0 the newest on PyPI.
+PY_CONSUL_VERSIONS := 1.5.5 1.8.0
+
+build/py-consul-%/consul:
+	$(BIN)/pip install -q --no-deps --target build/py-consul-$* py-consul==$*
+
 .PHONY: unit
-unit: venv
+unit: venv $(PY_CONSUL_VERSIONS:%=build/py-consul-%/consul)
 	$(BIN)/pytest -q tests/unit
-	@# The same tests again on py-consul, python-consul2's maintained fork (same `consul` module).
-	[ -d build/py-consul/consul ] || $(BIN)/pip install -q --no-deps --target build/py-consul py-consul==1.8.0
-	DOCKYARD_CONSUL_PACKAGE=py-consul PYTHONPATH=$(CURDIR)/build/py-consul $(BIN)/pytest -q tests/unit
+	for version in $(PY_CONSUL_VERSIONS); do \
+	  DOCKYARD_CONSUL_PACKAGE=py-consul DOCKYARD_CONSUL_VERSION=$$version PYTHONPATH=$(CURDIR)/build/py-consul-$$version $(BIN)/pytest -q tests/unit || exit 1; \
+	done
 
 .PHONY: smoke
 smoke: venv images
 	lab/run.sh pytest -q tests/smoke
 
 .PHONY: integration
-integration: venv toolchain
+integration: venv toolchain $(PY_CONSUL_VERSIONS:%=build/py-consul-%/consul)
 	$(BIN)/pytest -q tests/integration
-	[ -d build/py-consul/consul ] || $(BIN)/pip install -q --no-deps --target build/py-consul py-consul==1.8.0
-	DOCKYARD_CONSUL_PACKAGE=py-consul PYTHONPATH=$(CURDIR)/build/py-consul $(BIN)/pytest -q tests/integration
+	for version in $(PY_CONSUL_VERSIONS); do \
+	  DOCKYARD_CONSUL_PACKAGE=py-consul DOCKYARD_CONSUL_VERSION=$$version PYTHONPATH=$(CURDIR)/build/py-consul-$$version $(BIN)/pytest -q tests/integration || exit 1; \
+	done
 
 .PHONY: molecule
 molecule: venv images

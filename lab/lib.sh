@@ -54,8 +54,17 @@ _recipe_hash() { # DIR [EXTRA FILE...]
   local dir=$1; shift
   (cd "$dir" && find . -type f | LC_ALL=C sort | xargs cat; cat "$@" /dev/null) | _hash
 }
-DOCKYARD_BASE_IMAGE=dockyard/debian:$DEBIAN_SUITE-$(echo "$DEBIAN_SUITE $DEBIAN_MIRROR $IMAGE_REVISION" | _hash)
-DOCKYARD_NODE_IMAGE=dockyard/node:$(echo "$DOCKYARD_BASE_IMAGE $(_recipe_hash "$LAB_DIR/images/node")" | _hash)
+# One base and one node image per Debian release: DOCKYARD_BASE_IMAGE_TRIXIE,
+# DOCKYARD_NODE_IMAGE_TRIXIE, ..._BOOKWORM. The suite is part of every hash.
+base_image_of() { echo "dockyard/debian:$1-$(echo "$1 $DEBIAN_MIRROR $IMAGE_REVISION" | _hash)"; }
+node_image_of() { echo "dockyard/node:$1-$(echo "$(base_image_of "$1") $(_recipe_hash "$LAB_DIR/images/node")" | _hash)"; }
+for _suite in $DEBIAN_SUITES; do
+  declare -x "DOCKYARD_BASE_IMAGE_${_suite^^}=$(base_image_of "$_suite")"
+  declare -x "DOCKYARD_NODE_IMAGE_${_suite^^}=$(node_image_of "$_suite")"
+done
+HELPER_SUITE=${DEBIAN_SUITES%% *}
+DOCKYARD_BASE_IMAGE=$(base_image_of "$HELPER_SUITE")
+DOCKYARD_NODE_IMAGE=$(node_image_of "$HELPER_SUITE")
 DOCKYARD_DEMO_IMAGE=dockyard/demo-http:$(_recipe_hash "$LAB_DIR/images/demo-http")
 # The seed's tutum/curl: curl and dig in a container, for tests that call services from inside one.
 DOCKYARD_CLIENT_IMAGE=dockyard/curl:$(echo "$DOCKYARD_BASE_IMAGE $(_recipe_hash "$LAB_DIR/images/curl")" | _hash)
@@ -65,7 +74,7 @@ DOCKYARD_IMAGE_DIR=$DOCKYARD_CACHE/images
 CONSUL_BIN=$DOCKYARD_CACHE/bin/consul-$CONSUL_VERSION/consul
 CONSUL_TEMPLATE_BIN=$DOCKYARD_CACHE/bin/consul-template-$CONSUL_TEMPLATE_VERSION/consul-template
 REGISTRATOR_BIN=$DOCKYARD_CACHE/bin/registrator-$REGISTRATOR_COMMIT/registrator
-export DOCKYARD_BASE_IMAGE DOCKYARD_NODE_IMAGE DOCKYARD_DEMO_IMAGE DOCKYARD_CLIENT_IMAGE DOCKYARD_REGISTRATOR_IMAGE \
+export DEBIAN_SUITES DOCKYARD_BASE_IMAGE DOCKYARD_NODE_IMAGE DOCKYARD_DEMO_IMAGE DOCKYARD_CLIENT_IMAGE DOCKYARD_REGISTRATOR_IMAGE \
   DOCKYARD_IMAGE_DIR CONSUL_BIN CONSUL_TEMPLATE_BIN REGISTRATOR_BIN CONSUL_VERSION CONSUL_TEMPLATE_VERSION \
   REGISTRATOR_VERSION REGISTRATOR_COMMIT
 

@@ -13,6 +13,7 @@ typed results of _consul_results. No Ansible imports: a plain script can use it.
 
 from __future__ import annotations
 
+import functools
 import http.client
 import inspect
 import json
@@ -88,11 +89,13 @@ def _library_env_hidden():
 _TIMEOUT_KEYWORD = []
 
 
-def _timeout_keyword() -> str:
-    # python-consul2 forwards `timeout` to its HTTP client; py-consul calls it connections_timeout.
+def _timeout_keyword() -> str | None:
+    # python-consul2 forwards `timeout` to its HTTP client; py-consul 1.6+ calls it
+    # connections_timeout; py-consul 1.5 (Debian 13's python3-consul) takes none.
     if not _TIMEOUT_KEYWORD:
         parameters = inspect.signature(consul.Consul.__init__).parameters
-        _TIMEOUT_KEYWORD.append("connections_timeout" if "connections_timeout" in parameters else "timeout")
+        keyword = next((name for name in ("connections_timeout", "timeout") if name in parameters), None)
+        _TIMEOUT_KEYWORD.append(keyword)
     return _TIMEOUT_KEYWORD[0]
 
 
@@ -109,8 +112,9 @@ def _new_api(options: ConnectionOptions):
         "dc": options.datacenter,
         "verify": verify,
         "cert": cert,
-        _timeout_keyword(): options.timeout,
     }
+    if _timeout_keyword():
+        kwargs[_timeout_keyword()] = options.timeout
     direct = proxy_for(options.scheme, options.host) is None
     # python-consul2 warns about Consul features older than 1.6 each time a client is made.
     with _library_env_hidden(), warnings.catch_warnings():
@@ -130,6 +134,9 @@ def _new_api(options: ConnectionOptions):
         session.headers["X-Consul-Token"] = options.token
     session.proxies.update(requests.utils.get_environ_proxies(options.base_url))
     session.trust_env = False
+    if not _timeout_keyword():
+        # This package's requests client sends no timeout at all: give every request ours.
+        session.request = functools.partial(session.request, timeout=options.timeout)
     return api
 
 

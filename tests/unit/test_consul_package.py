@@ -13,3 +13,5 @@ def test_consul_module_comes_from_the_expected_distribution():
     expected = os.environ.get("DOCKYARD_CONSUL_PACKAGE", "python-consul2")
     location = Path(metadata.distribution(expected).locate_file("consul/__init__.py")).resolve()
     assert Path(consul.__file__).resolve() == location
+    if os.environ.get("DOCKYARD_CONSUL_VERSION"):
+        assert metadata.distribution(expected).version == os.environ["DOCKYARD_CONSUL_VERSION"]

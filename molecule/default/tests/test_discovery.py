@@ -40,16 +40,19 @@ def test_svc4_srv_from_node2_points_at_node3_port_8084(nodes, svc4, resolver):
     assert nodes["node2"].dig("+short", "node3.node.dc1.consul") == ["172.20.20.30"]
 
 
-def test_plain_container_on_node2_reaches_svc4_by_short_name(nodes, svc4):
+# node1's resolver is systemd-resolved, node2's dnsmasq.
+@pytest.mark.parametrize("client", ["node1", "node2"])
+def test_plain_container_reaches_svc4_by_short_name(nodes, svc4, client):
     """No --dns flags: the Docker daemon's defaults point containers at Consul DNS."""
-    result = in_container(nodes["node2"], *curl("http://svc4:8084/"))
+    result = in_container(nodes[client], *curl("http://svc4:8084/"))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(GREETING.format(name="svc4"))
 
 
-def test_seed_container_with_explicit_dns_flags_reaches_svc4(nodes, svc4):
+@pytest.mark.parametrize("client", ["node1", "node2"])
+def test_seed_container_with_explicit_dns_flags_reaches_svc4(nodes, svc4, client):
     result = in_container(
-        nodes["node2"],
+        nodes[client],
         *curl("http://svc4:8084/"),
         docker_args=("--dns", nodes["node1"].address, "--dns-search", "service.consul"),
     )

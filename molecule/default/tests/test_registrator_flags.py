@@ -47,9 +47,14 @@ def inspect(node, container: str = "registrator") -> dict:
 
 
 def registrator_log(node) -> str:
-    """What registrator logged since its container last started (its log goes to stderr)."""
-    started = inspect(node)["State"]["StartedAt"]
-    return node.check(f"docker logs --since {started} registrator 2>&1")
+    """What registrator logged in its container's current run (its log goes to stderr).
+
+    Docker stamps StartedAt after the process started, so a run's first lines can be older than it:
+    the run begins after the previous run's FinishedAt.
+    """
+    state = inspect(node)["State"]
+    since = "" if state["FinishedAt"].startswith("0001-") else f"--since {state['FinishedAt']}"
+    return node.check(f"docker logs {since} registrator 2>&1")
 
 
 def agent_service(node, service_id: str):

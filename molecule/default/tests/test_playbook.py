@@ -58,6 +58,13 @@ def test_check_diff_on_the_converged_lab_reports_no_change():
         ("consul", {"consul_datacenter": "DC 1"}, "consul_datacenter"),
         ("consul", {"consul_encrypt_key": "c2hvcnQ="}, "consul_encrypt_key"),
         ("docker", {"docker_dns_servers": ["consul.example"]}, "docker_dns_servers"),
+        ("docker", {"docker_bridge_cidr": "172.17.0.1"}, "docker_bridge_cidr"),
+        ("consul_dns", {"consul_dns_forwarder": "bind9"}, "consul_dns_forwarder"),
+        ("consul_dns", {"consul_dns_network_addresses": ["node2.example"]}, "consul_dns_network_addresses"),
+        # node1's resolver is systemd-resolved: dnsmasq could not be the host's resolver there.
+        ("consul_dns", {"consul_dns_forwarder": "dnsmasq", "lab_host": "node1"}, "consul_dns_forwarder is dnsmasq"),
+        # node2 has the systemd-resolved package, not running.
+        ("consul_dns", {"consul_dns_forwarder": "systemd-resolved"}, "systemd-resolved is inactive"),
         (
             "registrator",
             {"registrator_install_method": "local", "registrator_image_tarball": ""},
@@ -82,6 +89,7 @@ def test_check_diff_on_the_converged_lab_reports_no_change():
 )
 def test_bad_variable_fails_before_any_change_and_names_the_variable(tmp_path, role, extra, named):
     hosts = "load_balancers" if role == "load_balancer" else "node1" if "consul_servers_group" in extra else "node2"
+    hosts = extra.pop("lab_host", hosts)
     result = ansible_playbook(role_playbook(tmp_path, role, hosts), "-e", json.dumps(extra), timeout=180)
     assert result.returncode != 0
     assert named in result.stdout + result.stderr
@@ -159,3 +167,51 @@ def test_a_registrator_that_cannot_work_fails_the_play_with_its_own_message(node
         assert lab_registrator["Running"] and lab_registrator["StartedAt"] == before
     finally:
         node.docker("rm", "-f", "registrator-broken")
+
+
+def test_systemd_resolved_with_a_global_dns_server_is_refused_and_left_alone(nodes, tmp_path):
+    """A global DNS= would share its scope with Consul: the role says so and changes nothing."""
+    node = nodes["node1"]
+    dropin = "/etc/systemd/resolved.conf.d/10-site-dns.conf"
+    before = node.check("sha256sum /etc/systemd/resolved.conf.d/60-consul.conf")
+    try:
+        node.check(f"printf '[Resolve]\\nDNS=127.0.0.11\\n' > {dropin}")
+        result = ansible_playbook(role_playbook(tmp_path, "consul_dns", "node1"), timeout=180)
+        output = result.stdout + result.stderr
+        assert result.returncode != 0
+        assert "has global DNS servers (127.0.0.11" in output, output[-3000:]
+        assert all(counts[0] == 0 for counts in recap(result.stdout).values())
+        assert node.check("sha256sum /etc/systemd/resolved.conf.d/60-consul.conf") == before
+    finally:
+        node.run(f"rm -f {dropin}")
+
+
+FAKE_FORKY = """
+set -e
+cp --no-dereference --preserve=all /etc/os-release /root/os-release.lab
+cp --preserve=all /etc/debian_version /root/debian_version.lab
+rm /etc/os-release
+sed -e 's/^VERSION_ID=.*/VERSION_ID="14"/' -e 's/^VERSION=.*/VERSION="14 (forky)"/' \\
+    -e 's/^VERSION_CODENAME=.*/VERSION_CODENAME=forky/' /usr/lib/os-release > /etc/os-release
+echo 14.0 > /etc/debian_version
+"""
+RESTORE_RELEASE = "mv -f /root/os-release.lab /etc/os-release && mv -f /root/debian_version.lab /etc/debian_version"
+WATCHED = "/etc/consul.d/consul.json /etc/docker/daemon.json /etc/dnsmasq.d/10-consul.conf"
+
+
+def test_an_unsupported_release_is_named_and_nothing_changes(nodes):
+    """The whole site playbook on a host that says it is Debian 14: the first role refuses it."""
+    node = nodes["node2"]
+    before = node.check(f"sha256sum {WATCHED}")
+    try:
+        node.check(FAKE_FORKY)
+        result = ansible_playbook(SCENARIO / "converge.yml", "--limit", "node2", timeout=300)
+        output = result.stdout + result.stderr
+        assert result.returncode != 0
+        expected = "supports Debian 12 and 13 (bookworm, trixie) with systemd. node2 runs Debian 14.0"
+        assert expected in output, output[-3000:]
+        assert recap(result.stdout)["node2"][0] == 0
+        assert node.check(f"sha256sum {WATCHED}") == before
+    finally:
+        node.run(RESTORE_RELEASE)
+    assert node.check(". /etc/os-release && echo $VERSION_CODENAME").strip() == "trixie"

@@ -64,7 +64,7 @@ def test_check_diff_on_the_converged_lab_reports_no_change():
         # node1's resolver is systemd-resolved: dnsmasq could not be the host's resolver there.
         ("consul_dns", {"consul_dns_forwarder": "dnsmasq", "lab_host": "node1"}, "consul_dns_forwarder is dnsmasq"),
         # node2 has the systemd-resolved package, not running.
-        ("consul_dns", {"consul_dns_forwarder": "systemd-resolved"}, "systemd-resolved is inactive"),
+        ("consul_dns", {"consul_dns_forwarder": "systemd-resolved"}, "systemd-resolved is not running"),
         (
             "registrator",
             {"registrator_install_method": "local", "registrator_image_tarball": ""},

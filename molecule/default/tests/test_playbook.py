@@ -215,3 +215,15 @@ def test_an_unsupported_release_is_named_and_nothing_changes(nodes):
     finally:
         node.run(RESTORE_RELEASE)
     assert node.check(". /etc/os-release && echo $VERSION_CODENAME").strip() == "trixie"
+
+
+def test_consul_dns_none_leaves_the_resolver_alone(nodes, tmp_path):
+    node = nodes["node3"]
+    before = node.check("sha256sum /etc/resolv.conf /etc/dnsmasq.d/10-consul.conf")
+    result = ansible_playbook(
+        role_playbook(tmp_path, "consul_dns", "node3"), "-e", "consul_dns_forwarder=none", timeout=180
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert recap(result.stdout)["node3"][0] == 0
+    assert node.check("sha256sum /etc/resolv.conf /etc/dnsmasq.d/10-consul.conf") == before
+    assert node.dig("+short", "node1.dockyard-lab") == [nodes["node1"].address]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from labkit import Containers, Node
+from labkit.fixtures import containers  # noqa: F401 (a fixture: pytest finds it in this namespace)
+from labkit.nodes import Node
 
 NODES = {
     name: Node(name, address)
@@ -19,10 +20,3 @@ SEED_SERVICES = {"svc1": ("node1", 8081), "svc2": ("node2", 8082), "svc3": ("nod
 @pytest.fixture(scope="session")
 def nodes():
     return NODES
-
-
-@pytest.fixture
-def containers():
-    started = Containers()
-    yield started
-    started.remove_all()

@@ -8,8 +8,9 @@ import threading
 import time
 
 from conftest import NODES, SEED_SERVICES, SERVERS
-from labkit import catalog, http_get, wait_for
-from test_playbook import ansible_playbook, role_playbook
+from labkit.ansible_runner import ansible_playbook, role_playbook
+from labkit.nodes import catalog, http_get
+from labkit.waiting import wait_for
 
 ALIVE = 1
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from labkit import GREETING, addr_name, catalog, curl, in_container, srv_answer, wait_for
+from labkit.containers import GREETING, curl, in_container
+from labkit.dns import addr_name, srv_answer
+from labkit.nodes import catalog
+from labkit.waiting import wait_for
 
 KILL_BOUND_SECONDS = 5
 

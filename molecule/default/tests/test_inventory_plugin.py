@@ -3,20 +3,21 @@ nodes by the services registrator registered on them."""
 
 import json
 import os
-import subprocess
 from pathlib import Path
+
+from labkit.ansible_runner import ansible
 
 PROJECT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
 
 
 def test_inventory_groups_nodes_by_service():
-    result = subprocess.run(
-        ["ansible-inventory", "-i", str(PROJECT / "lab" / "inventory" / "lab.consul.yml"), "--list"],
-        env={**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(PROJECT / "build" / "collections")},
-        capture_output=True,
-        text=True,
+    result = ansible(
+        "ansible-inventory",
+        "-i",
+        str(PROJECT / "lab" / "inventory" / "lab.consul.yml"),
+        "--list",
+        env={"ANSIBLE_COLLECTIONS_PATH": str(PROJECT / "build" / "collections")},
         timeout=60,
-        check=False,
     )
     assert result.returncode == 0, result.stderr
     inventory = json.loads(result.stdout)

@@ -7,7 +7,9 @@ import re
 import time
 from collections import Counter
 
-from labkit import catalog, http_get, wait_for
+from labkit.containers import served_by
+from labkit.nodes import catalog, http_get
+from labkit.waiting import wait_for
 
 LB = "http://172.20.20.10"
 PROBE = "http://172.20.20.10:8090"
@@ -18,11 +20,6 @@ STATUS = "/var/lib/dockyard-load-balancer/last-apply"
 SERVER_LINE = re.compile(r"^  server (\d{1,3}(\.\d{1,3}){3}):(\d+) max_fails=3 fail_timeout=60s weight=1;$")
 # wait max (2s) plus a margin: by then consul-template has rendered whatever the catalog holds.
 QUIESCENCE = 4
-
-
-def served_by(body: str) -> str:
-    match = re.match(r"Hi! I'm \[(.*?)\]", body)
-    return match.group(1) if match else ""
 
 
 def spread(requests_count: int) -> Counter:

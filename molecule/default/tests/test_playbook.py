@@ -4,42 +4,10 @@ fail early, name the variable, and leave the working state alone."""
 from __future__ import annotations
 
 import json
-import os
-import re
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
-
-SCENARIO = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
-INVENTORY = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
-RECAP = re.compile(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
-
-
-def ansible_playbook(playbook: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["ansible-playbook", "-i", str(INVENTORY), str(playbook), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"},
-    )
-
-
-def recap(output: str) -> dict:
-    return {host: tuple(map(int, counts)) for host, *counts in RECAP.findall(output)}
-
-
-def role_playbook(tmp_path: Path, role: str, hosts: str) -> Path:
-    playbook = tmp_path / f"{role}.yml"
-    # lab_groups.yml first, as in converge.yml: with DOCKYARD_ALL_SERVERS the nodes stay servers.
-    playbook.write_text(
-        f"- import_playbook: {SCENARIO / 'lab_groups.yml'}\n"
-        f"- hosts: {hosts}\n  become: true\n  gather_subset: [network]\n  roles:\n    - dockyard.discovery.{role}\n"
-    )
-    return playbook
+from labkit.ansible_runner import SCENARIO, ansible_playbook, recap, role_playbook
 
 
 def test_check_diff_on_the_converged_lab_reports_no_change():

@@ -7,7 +7,9 @@ import os
 
 import pytest
 from conftest import NODES, SEED_SERVICES
-from labkit import GREETING, catalog, http_get, wait_for
+from labkit.containers import GREETING
+from labkit.nodes import catalog, http_get
+from labkit.waiting import wait_for
 
 
 def inspect(node, container):

@@ -14,8 +14,10 @@ import time
 
 import pytest
 from conftest import NODES
-from labkit import CLIENT_IMAGE, catalog, wait_for
-from test_playbook import ansible_playbook, role_playbook
+from labkit.ansible_runner import ansible_playbook, role_playbook
+from labkit.containers import CLIENT_IMAGE
+from labkit.nodes import catalog
+from labkit.waiting import wait_for
 
 RESYNC_SECONDS = 3
 FLAGGED = {

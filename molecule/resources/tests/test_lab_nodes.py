@@ -2,22 +2,21 @@
 container published on one node is reachable from the other nodes (from the controller when
 the scenario has a single node)."""
 
-import os
 import time
 
 import pytest
 import testinfra
-from testinfra.utils.ansible_runner import AnsibleRunner
+from labkit.ansible_runner import INVENTORY_FILE, inventory_hosts
+from labkit.containers import DEMO_IMAGE
 
-INVENTORY = os.environ["MOLECULE_INVENTORY_FILE"]
-NODES = AnsibleRunner(INVENTORY).get_hosts("all")
-DEMO_IMAGE = os.environ["DOCKYARD_DEMO_IMAGE"]
+NODES = inventory_hosts()
 PROBE = "dylab-probe"
 PROBE_PORT = 18080
 
 
 def node(name):
-    return testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY}")
+    """The node through Ansible (the facts give its address)."""
+    return testinfra.get_host(f"ansible://{name}?ansible_inventory={INVENTORY_FILE}")
 
 
 def address_of(name):

@@ -3,15 +3,11 @@ the load balancer, every protection on (the roles' defaults)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "default" / "tests"))
-
-from labkit import Containers, Node, wait_for
-from securekit import Api
+from labkit.fixtures import containers  # noqa: F401 (a fixture: pytest finds it in this namespace)
+from labkit.nodes import Node
+from labkit.secure import Api
+from labkit.waiting import wait_for
 
 NODES = {
     name: Node(name, address)
@@ -30,14 +26,7 @@ def api():
 
 
 @pytest.fixture
-def containers():
-    started = Containers()
-    yield started
-    started.remove_all()
-
-
-@pytest.fixture
-def svc4(nodes, containers):
+def svc4(nodes, containers):  # noqa: F811 (the containers fixture imported above)
     """Seed 2's hot registration: `docker run -e SERVICE_NAME=svc4 -p 8084:8080 ... svc4` on secure3."""
     containers.run(nodes["secure3"], "svc4", "-e", "SERVICE_NAME=svc4", "-p", "8084:8080", command=("svc4",))
     # All three are servers and DNS answers stale reads, so wait until each one has applied it.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import requests
-from securekit import CA, management_token, token_secret
+from labkit.secure import CA, management_token, token_secret
 
 DENIED = "Permission denied"
 ANONYMOUS = "anonymous token lacks permission"

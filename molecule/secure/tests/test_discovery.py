@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from labkit import GREETING, curl, http_get, in_container, wait_for
-from securekit import Api
+from labkit.containers import GREETING, curl, in_container
+from labkit.nodes import http_get
+from labkit.secure import Api
+from labkit.waiting import wait_for
 
 
 @pytest.mark.parametrize("name", ["secure1", "secure2", "secure3"])

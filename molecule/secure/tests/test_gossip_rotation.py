@@ -7,27 +7,18 @@ import base64
 import json
 
 from conftest import NODES
-from labkit import wait_for
-from rogue import RogueAgent
-from securekit import INVENTORY, ansible, secret
+from labkit.ansible_runner import ansible_playbook, role_playbook
+from labkit.rogue import RogueAgent
+from labkit.secure import secret
+from labkit.waiting import wait_for
 
 ALIVE = 1
 
 
-CONSUL_PLAY = """
-- hosts: consul_servers
-  become: true
-  gather_subset: [network]
-  roles:
-    - dockyard.discovery.consul
-"""
-
-
 def test_rotation_moves_every_agent_to_a_new_key(api, tmp_path):
     old_key = secret("gossip.key")
-    playbook = tmp_path / "consul.yml"
-    playbook.write_text(CONSUL_PLAY)
-    result = ansible("ansible-playbook", "-i", str(INVENTORY), str(playbook), "-e", "consul_encrypt_rotate=true")
+    playbook = role_playbook(tmp_path, "consul", "consul_servers")
+    result = ansible_playbook(playbook, "-e", "consul_encrypt_rotate=true")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     new_key = secret("gossip.key")
     assert new_key != old_key and len(base64.b64decode(new_key)) == 32

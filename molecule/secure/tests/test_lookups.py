@@ -8,7 +8,8 @@ import json
 import sys
 
 import pytest
-from securekit import CA, INVENTORY, SCENARIO, SECRETS, ansible
+from labkit.ansible_runner import SCENARIO, ansible, ansible_playbook
+from labkit.secure import CA, SECRETS
 
 CONNECTION = {
     "dockyard_consul_host": "172.20.22.10",
@@ -21,7 +22,7 @@ CONNECTION = {
 
 @pytest.fixture(scope="module")
 def lookup_token():
-    result = ansible("ansible-playbook", "-i", str(INVENTORY), str(SCENARIO / "lookup_token.yml"))
+    result = ansible_playbook(SCENARIO / "lookup_token.yml")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     return (SECRETS / "lab-lookups.token").read_text().strip()
 

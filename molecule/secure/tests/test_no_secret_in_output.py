@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 
 import pytest
 from conftest import NODES
 from cryptography.hazmat.primitives import serialization
-from securekit import INVENTORY, SCENARIO, SECRETS, TLS, Api, ansible, management_token, sha256
+from labkit.ansible_runner import SCENARIO, ansible_playbook, recap
+from labkit.secure import SECRETS, TLS, Api, management_token, sha256
 
-RECAP = re.compile(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
 CENSORED = "the output has been hidden due to the fact that 'no_log: true' was specified for this result"
 
 
@@ -68,14 +67,8 @@ def snapshot(api: Api) -> dict:
 def verbose_converge(api):
     before = snapshot(api)
     # JSON results: one line each, so a secret cannot hide behind YAML's line folding.
-    result = ansible(
-        "ansible-playbook",
-        "-vvv",
-        "-i",
-        str(INVENTORY),
-        str(SCENARIO / "converge.yml"),
-        env={"ANSIBLE_CALLBACK_RESULT_FORMAT": "json"},
-        timeout=900,
+    result = ansible_playbook(
+        SCENARIO / "converge.yml", "-vvv", env={"ANSIBLE_CALLBACK_RESULT_FORMAT": "json"}, timeout=900
     )
     return before, result, result.stdout + result.stderr
 
@@ -83,7 +76,7 @@ def verbose_converge(api):
 def test_the_verbose_converge_changes_nothing(verbose_converge):
     _before, result, output = verbose_converge
     assert result.returncode == 0, output[-3000:]
-    counts = {host: tuple(map(int, rest)) for host, *rest in RECAP.findall(output)}
+    counts = recap(output)
     assert set(counts) == set(NODES)
     assert all(counts[host] == (0, 0, 0) for host in counts), counts
 

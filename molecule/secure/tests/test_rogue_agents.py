@@ -10,9 +10,9 @@ import subprocess
 import time
 
 import pytest
-from labkit import wait_for
-from rogue import CONSUL, GATEWAY, SERF, SERVERS, RogueAgent, consul_cli, lab_member, server_journals
-from securekit import CA, TLS, management_token, secret
+from labkit.rogue import CONSUL, GATEWAY, SERF, SERVERS, RogueAgent, consul_cli, lab_member, server_journals
+from labkit.secure import CA, TLS, management_token, secret
+from labkit.waiting import wait_for
 
 RPC_TLS = b"\x03"  # Consul's RPC type byte for "TLS follows"
 SERVER_NAME = "server.dc1.consul"

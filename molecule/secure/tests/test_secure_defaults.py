@@ -9,7 +9,7 @@ import stat
 import pytest
 import requests
 from conftest import NODES
-from securekit import CA, SECRETS, TLS, Api, management_token, secret, token_secret
+from labkit.secure import CA, SECRETS, TLS, Api, management_token, secret, token_secret
 
 SECRET_FILES = ["gossip.key", "acl-bootstrap.token", "tls/ca-key.pem"] + [f"tls/{n}-key.pem" for n in NODES]
 

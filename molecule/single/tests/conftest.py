@@ -1,15 +1,10 @@
-"""Seed 1's lab: single1 on 172.20.21.0/24, with the default scenario's helpers."""
+"""Seed 1's lab: single1 on 172.20.21.0/24, with the shared verifier helpers (labkit)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "default" / "tests"))
-
-from labkit import Containers, Node
+from labkit.fixtures import containers  # noqa: F401 (a fixture: pytest finds it in this namespace)
+from labkit.nodes import Node
 
 SINGLE = Node("single1", "172.20.21.10")
 
@@ -17,10 +12,3 @@ SINGLE = Node("single1", "172.20.21.10")
 @pytest.fixture(scope="session")
 def single():
     return SINGLE
-
-
-@pytest.fixture
-def containers():
-    started = Containers()
-    yield started
-    started.remove_all()

@@ -7,7 +7,9 @@ import re
 
 import pytest
 import requests
-from labkit import catalog, wait_for
+from labkit.containers import served_by
+from labkit.nodes import catalog
+from labkit.waiting import wait_for
 
 NGINX = ("nginx1", "nginx2")
 LB = "http://172.20.21.10/"
@@ -21,11 +23,6 @@ def container_ip(node, name: str) -> str:
     result = node.docker("inspect", "-f", "{{.NetworkSettings.IPAddress}}", name)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
-
-
-def served_by(body: str) -> str:
-    match = re.match(r"Hi! I'm \[(.*?)\]", body)
-    return match.group(1) if match else ""
 
 
 def through_nginx(count: int) -> set:

@@ -7,18 +7,14 @@ Nothing here prints a secret: assertion messages carry status codes and Consul's
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
 from dataclasses import dataclass
-from pathlib import Path
 
 import requests
 
-# The directory, as molecule passes it: every file in it is read as inventory.
-INVENTORY_DIR = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
-INVENTORY = INVENTORY_DIR
-SCENARIO = Path(__file__).resolve().parents[1]
-SECRETS = INVENTORY_DIR / ".consul-secrets" / "dc1"
+from labkit.ansible_runner import INVENTORY
+
+# The consul role's consul_secrets_dir for the secure scenario: inside the inventory directory.
+SECRETS = INVENTORY / ".consul-secrets" / "dc1"
 TLS = SECRETS / "tls"
 CA = TLS / "ca.pem"
 HTTPS_PORT = 8501
@@ -65,15 +61,3 @@ def token_secret(api: Api, description: str) -> str:
     token = tokens_by_description(api).get(description)
     assert token, f"no ACL token described as {description!r}"
     return api.get(f"/v1/acl/token/{token['AccessorID']}")["SecretID"]
-
-
-def ansible(*argv: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    """ansible-playbook, ansible or ansible-inventory (argv[0]) with the lab's environment."""
-    return subprocess.run(
-        list(argv),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", **(env or {})},
-    )

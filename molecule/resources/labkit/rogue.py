@@ -14,29 +14,16 @@ import subprocess
 from pathlib import Path
 
 import requests
-from labkit import wait_for
-from securekit import Api, management_token
+
+from labkit.ports import free_port
+from labkit.secure import Api, management_token
+from labkit.waiting import wait_for
 
 CONSUL = os.environ["CONSUL_BIN"]
 GATEWAY = "172.20.22.1"
 SERVERS = ["172.20.22.10", "172.20.22.20", "172.20.22.30"]
 # The rogues' own serf port is not 8301, so the servers' is spelled out.
 SERF = [f"{address}:8301" for address in SERVERS]
-
-
-def free_port(address: str) -> int:
-    """A port free for both TCP and UDP on address (serf uses both)."""
-    for _attempt in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind((address, 0))
-            port = tcp.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind((address, port))
-                except OSError:
-                    continue
-            return port
-    raise AssertionError(f"no free TCP+UDP port on {address}")
 
 
 def consul_cli(*args: str, cwd: Path) -> None:

@@ -14,13 +14,14 @@ go_fetch() { # go_fetch MODULE@VERSION -> prints the module's directory in the m
   printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])'
 }
 
-build_consul() {
-  local dest=$BIN_CACHE/consul-$CONSUL_VERSION/consul src work
-  [ -x "$dest" ] && { log "consul $CONSUL_VERSION: cached"; return; }
+build_consul() { # VERSION API_VERSION
+  local version=$1 api_version=$2
+  local dest=$BIN_CACHE/consul-$version/consul src work
+  [ -x "$dest" ] && { log "consul $version: cached"; return; }
   require_space "$DOCKYARD_CACHE" 6000
-  log "consul $CONSUL_VERSION: building from the Go proxy (about 10 minutes on 2 cores)"
-  src=$(go_fetch "github.com/hashicorp/consul@v$CONSUL_VERSION")
-  work=$DOCKYARD_CACHE/tmp/consul-$CONSUL_VERSION
+  log "consul $version: building from the Go proxy (about 10 minutes on 2 cores)"
+  src=$(go_fetch "github.com/hashicorp/consul@v$version")
+  work=$DOCKYARD_CACHE/tmp/consul-$version
   rm -rf "$work" && mkdir -p "$work" && cp -r "$src/." "$work" && chmod -R u+w "$work"
   # The module zip leaves out the nested modules (api, sdk, ...) that go.mod replaces with
   # local paths, so take them from the proxy instead.
@@ -32,25 +33,26 @@ for r in json.load(sys.stdin).get("Replace") or []:
         print(r["Old"]["Path"])'); do
     drops+=("-dropreplace=$nested")
   done
-  (cd "$work" && go mod edit "${drops[@]}" -require="github.com/hashicorp/consul/api@v$CONSUL_API_VERSION") ||
+  (cd "$work" && go mod edit "${drops[@]}" -require="github.com/hashicorp/consul/api@v$api_version") ||
     die "could not edit Consul's go.mod." "see the error above; CONSUL_API_VERSION may not match CONSUL_VERSION."
   mkdir -p "$(dirname "$dest")"
   (cd "$work" && go build -trimpath -ldflags '-s -w' -o "$dest.tmp" .) ||
-    die "building consul $CONSUL_VERSION failed." "if the error names a missing api field, raise CONSUL_API_VERSION in lab/versions.env."
+    die "building consul $version failed." "if the error names a missing api field, raise the api version pinned next to $version in lab/versions.env."
   mv "$dest.tmp" "$dest"
   rm -rf "$work"
   "$dest" version | head -n1 >&2
 }
 
-build_consul_template() {
-  local dest=$BIN_CACHE/consul-template-$CONSUL_TEMPLATE_VERSION/consul-template
-  [ -x "$dest" ] && { log "consul-template $CONSUL_TEMPLATE_VERSION: cached"; return; }
+build_consul_template() { # VERSION
+  local version=$1
+  local dest=$BIN_CACHE/consul-template-$version/consul-template
+  [ -x "$dest" ] && { log "consul-template $version: cached"; return; }
   require_space "$DOCKYARD_CACHE" 2000
-  log "consul-template $CONSUL_TEMPLATE_VERSION: building from the Go proxy"
-  go_fetch "github.com/hashicorp/consul-template@v$CONSUL_TEMPLATE_VERSION" >/dev/null
+  log "consul-template $version: building from the Go proxy"
+  go_fetch "github.com/hashicorp/consul-template@v$version" >/dev/null
   mkdir -p "$(dirname "$dest")"
   GOBIN=$(dirname "$dest") go install -trimpath -ldflags '-s -w' \
-    "github.com/hashicorp/consul-template@v$CONSUL_TEMPLATE_VERSION" ||
+    "github.com/hashicorp/consul-template@v$version" ||
     die "building consul-template failed." "see the go error above."
   "$dest" -version >&2
 }
@@ -113,6 +115,9 @@ build_registrator() {
 }
 
 require_go
-build_consul
-build_consul_template
+build_consul "$CONSUL_VERSION" "$CONSUL_API_VERSION"
+build_consul_template "$CONSUL_TEMPLATE_VERSION"
+# The previous releases, where the upgrade test (molecule/secure) starts from.
+build_consul "$CONSUL_PREVIOUS_VERSION" "$CONSUL_PREVIOUS_API_VERSION"
+build_consul_template "$CONSUL_TEMPLATE_PREVIOUS_VERSION"
 build_registrator

@@ -4,10 +4,12 @@ the load balancer, every protection on (the roles' defaults)."""
 from __future__ import annotations
 
 import pytest
-from labkit.fixtures import containers  # noqa: F401 (a fixture: pytest finds it in this namespace)
 from labkit.nodes import Node
 from labkit.secure import Api
 from labkit.waiting import wait_for
+
+# The shared fixtures (containers, ...) come from labkit as a plugin, so nothing here imports them unused.
+pytest_plugins = ["labkit.fixtures"]
 
 NODES = {
     name: Node(name, address)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from labkit.fixtures import containers  # noqa: F401 (a fixture: pytest finds it in this namespace)
 from labkit.nodes import Node
+
+# The shared fixtures (containers, ...) come from labkit as a plugin, so nothing here imports them unused.
+pytest_plugins = ["labkit.fixtures"]
 
 SINGLE = Node("single1", "172.20.21.10")
 

@@ -163,7 +163,7 @@ def test_9_no_instances_fall_back_to_a_502(single):
         # second (one per stopped container): until the last reload's old workers are gone, a request
         # can still meet a stopped container's address, which fails slowly. The seed's claim is about
         # the steady state: five requests in a row, each an immediate 502 from the fallback.
-        wait_for(lambda: all(fallback_answers() for _ in range(5)), 20, 0.2, what="five 502s in a row")
+        wait_for(lambda: all(fallback_answers() for _attempt in range(5)), 20, 0.2, what="five 502s in a row")
         assert through_nginx(5) == {"HTTP 502"}
     finally:
         for name in NGINX:

@@ -4,12 +4,11 @@ servers go last, and the datacenter is whole again when the play ends."""
 from __future__ import annotations
 
 import json
-import threading
-import time
 
 from conftest import NODES, SEED_SERVICES, SERVERS
 from labkit.ansible_runner import ansible_playbook, role_playbook
-from labkit.nodes import catalog, http_get
+from labkit.load import Load
+from labkit.nodes import catalog
 from labkit.waiting import wait_for
 
 ALIVE = 1
@@ -23,28 +22,11 @@ def downtime(node) -> tuple[float, float]:
     return int(stamps["ActiveExitTimestampMonotonic"]) / 1e6, int(stamps["ActiveEnterTimestampMonotonic"]) / 1e6
 
 
-class LoadBalancerWatch(threading.Thread):
-    """Requests nginx on node1 every 0.2 s (at most 1,500 times) until stopped; keeps the failures."""
-
-    def __init__(self):
-        super().__init__(daemon=True)
-        self.stopped = threading.Event()
-        self.requests = 0
-        self.failures = []
-
-    def run(self):
-        while not self.stopped.is_set() and self.requests < 1500:
-            status, body = http_get("http://172.20.20.10/", timeout=3)
-            self.requests += 1
-            if status != 200:
-                self.failures.append((time.monotonic(), status, body[:200]))
-            time.sleep(0.2)
-
-
 def test_a_config_change_restarts_one_agent_at_a_time(nodes, tmp_path):
     playbook = role_playbook(tmp_path, "consul", "consul_servers:consul_clients")
     windows = {}
-    watch = LoadBalancerWatch()
+    # Through nginx on node1 every 0.2 s, at most 1,500 times.
+    watch = Load("rolling-restart", "http://172.20.20.10/", interval=0.2, max_requests=1500)
     watch.start()
     try:
         result = ansible_playbook(playbook, "-e", json.dumps({"consul_log_level": "debug"}))
@@ -53,12 +35,11 @@ def test_a_config_change_restarts_one_agent_at_a_time(nodes, tmp_path):
         for node in nodes.values():
             assert json.loads(node.check("cat /etc/consul.d/consul.json"))["log_level"] == "debug"
     finally:
-        watch.stopped.set()
-        watch.join()
+        load = watch.stop()
         restored = ansible_playbook(playbook)
         assert restored.returncode == 0, restored.stdout[-3000:] + restored.stderr[-2000:]
     # The services stay registered and served through the restarts.
-    assert watch.requests > 20 and watch.failures == [], watch.failures
+    assert load.sent > 20 and load.failed == 0, load.failures
     ordered = sorted(windows.items(), key=lambda item: item[1][0])
     print("restart windows:", [(name, round(end - start, 2)) for name, (start, end) in ordered])
     for (_previous, (_down, previous_end)), (name, (start, _up)) in zip(ordered, ordered[1:]):

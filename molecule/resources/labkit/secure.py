@@ -61,3 +61,34 @@ def token_secret(api: Api, description: str) -> str:
     token = tokens_by_description(api).get(description)
     assert token, f"no ACL token described as {description!r}"
     return api.get(f"/v1/acl/token/{token['AccessorID']}")["SecretID"]
+
+
+# --- the datacenter's state, as the fault and day-2 tests compare it before and after ---------------
+
+
+def leader_node(api: Api) -> str:
+    """The node name of the raft leader ("" when there is none)."""
+    response = api.call("GET", "/v1/operator/raft/configuration?stale", management_token())
+    if response.status_code != 200:
+        return ""
+    return next((server["Node"] for server in response.json()["Servers"] if server["Leader"]), "")
+
+
+def member_versions(api: Api) -> dict[str, str]:
+    """{node: Consul version} of every serf member, from its build tag (such as "1.22.7:1d6e2c5f")."""
+    return {member["Name"]: member["Tags"]["build"].split(":")[0] for member in api.get("/v1/agent/members")}
+
+
+def kv_checksum(api: Api, prefix: str = "") -> tuple[int, str]:
+    """(number of keys, sha256 over every key, flag and value) of the KV tree under prefix."""
+    response = api.call("GET", f"/v1/kv/{prefix}?recurse", management_token())
+    if response.status_code == 404:
+        return 0, sha256("")
+    assert response.status_code == 200, f"KV read: {response.status_code} {response.text[:300]}"
+    entries = sorted((entry["Key"], entry["Flags"], entry["Value"] or "") for entry in response.json())
+    return len(entries), sha256(repr(entries))
+
+
+def service_counts(api: Api) -> dict[str, int]:
+    """{service: number of instances} in the catalog."""
+    return {name: len(api.get(f"/v1/catalog/service/{name}")) for name in api.get("/v1/catalog/services")}

@@ -113,3 +113,4 @@ molecule: venv images
 bench: venv images
 	lab/run.sh python bench/catalog_lookups.py
 	lab/run.sh python bench/lab_latency.py
+	lab/run.sh python bench/resilience.py

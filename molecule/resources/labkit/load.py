@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import requests
 
+from labkit.measure import record
+
 
 @dataclass
 class LoadReport:
@@ -90,7 +92,9 @@ class Load(threading.Thread):
         self._stop_requested.set()
         self.join(timeout=self.timeout + 5)
         print(self.report.line())
-        return self.report
+        report = self.report
+        record(f"requests failed: {report.name}", report.failed, "requests", f"of {report.sent} sent")
+        return report
 
     def __enter__(self):
         self.start()

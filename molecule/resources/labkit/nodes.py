@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
+import time
 from dataclasses import dataclass
 
 import requests
@@ -91,3 +92,36 @@ def lab_resolver(name: str) -> str:
     """What the node boots with (lab/images/node/lab-resolver): systemd-resolved or Debian's plain file."""
     env = dict(item.split("=", 1) for item in node_container(name)["Config"]["Env"])
     return "systemd-resolved" if env.get("LAB_RESOLVER") == "systemd-resolved" else "dnsmasq"
+
+
+def recreate(name: str) -> None:
+    """Destroy a node's container with its volumes (the disk is lost, as a dead machine's is) and start
+    a new one from scratch with the same image, settings and address, then wait for it to boot: a
+    machine rebuilt to replace a dead one. The new node has none of the old one's state."""
+    old = node_container(name)
+    config, host = old["Config"], old["HostConfig"]
+    network, settings = next(iter(old["NetworkSettings"]["Networks"].items()))
+    argv = ["docker", "run", "-d", "--name", name, "--hostname", config["Hostname"]]
+    argv += [f"--network={network}", f"--ip={settings['IPAMConfig']['IPv4Address']}"]
+    argv += [f"--cap-add={cap}" for cap in host.get("CapAdd") or []]
+    argv += [f"--security-opt={opt}" for opt in host.get("SecurityOpt") or []]
+    argv += [f"--cgroupns={host['CgroupnsMode']}"] if host.get("CgroupnsMode") else []
+    argv += [f"--volume={bind}" for bind in host.get("Binds") or []]
+    argv += [f"--tmpfs={path}" + (f":{opts}" if opts else "") for path, opts in (host.get("Tmpfs") or {}).items()]
+    image_env = set(
+        json.loads(
+            subprocess.run(["docker", "image", "inspect", config["Image"]], capture_output=True, check=True).stdout
+        )[0]["Config"]["Env"]
+        or []
+    )
+    argv += [f"--env={item}" for item in config.get("Env") or [] if item not in image_env]
+    argv += [config["Image"], *(config.get("Cmd") or [])]
+    subprocess.run(["docker", "rm", "-f", "-v", name], capture_output=True, check=True)
+    subprocess.run(argv, capture_output=True, check=True)
+    node = Node(name, settings["IPAMConfig"]["IPv4Address"])
+    for _attempt in range(120):
+        state = node.run("systemctl is-system-running", timeout=10).stdout.strip()
+        if state in ("running", "degraded") and node.run("docker info", timeout=10).returncode == 0:
+            return
+        time.sleep(1)
+    raise AssertionError(f"{name}: the new node did not finish booting in 120 s")

@@ -17,6 +17,7 @@ import pytest
 from conftest import NGINX_URL, NODES, live_servers
 from labkit.ansible_runner import ansible_playbook, role_playbook
 from labkit.load import Load
+from labkit.measure import record
 from labkit.nodes import Node
 from labkit.secure import Api, leader_node, management_token
 from labkit.waiting import wait_for
@@ -101,6 +102,7 @@ def test_1_leader_killed_a_new_leader_within_10s_and_nothing_fails(balanced):
         finally:
             NODES[leader].run("systemctl start consul")
     print(f"fault 1: leader {leader} killed, new leader after {failover:.2f}s, {writes} KV writes read back")
+    record("leader failover (SIGKILL to a new leader)", round(failover, 2), "s")
     assert failover < 10
     assert load.report.failed == 0, load.report.failures[:10]
     heal = wait_healed(survivors[0])
@@ -137,6 +139,7 @@ def test_2_two_of_three_servers_lost_reads_and_nginx_carry_on_and_the_datacenter
         wait_healed(api, 120)
         healed_after = time.monotonic() - started
     print(f"fault 2: 2 of 3 servers lost for 20s; healed {healed_after:.1f}s after they came back")
+    record("heal after 2 of 3 servers lost (start to whole)", round(healed_after, 2), "s")
     assert load.report.failed == 0, load.report.failures[:10]
     assert consul_template_pid() == pid
     assert kv_put(api, "faults/quorum", "after") and kv_get(Api(NODES["secure3"].address), "faults/quorum") == "after"
@@ -221,12 +224,64 @@ def test_7_a_node_cut_off_leaves_dns_and_nginx_and_comes_back(balanced):
         start = time.monotonic()
         wait_for(lambda: len(live_servers()) == 3, 60, 0.5, what="secure3 back in nginx")
         back = time.monotonic() - start
+    record("partitioned node out of nginx", round(left_nginx, 2), "s")
+    record("partition lifted to back in nginx", round(back, 2), "s")
     print(
         f"fault 7: out of DNS after {left_dns:.1f}s, of nginx after {left_nginx:.1f}s; back in {back:.1f}s;"
         f" {load.report.line()}"
     )
     assert cut.address in dns(lb, "svc4.service.consul")
     wait_healed(Api(lb.address))
+
+
+def duration(text: str) -> float:
+    """A Go duration as consul-template's settings write it (250ms, 10s, 1m) in seconds."""
+    value, unit = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text).groups()
+    return float(value) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
+
+
+# consul-template's own default: 12 attempts, after which it exits (about five minutes with its
+# default backoff of 250 ms doubling up to 1 min).
+DEFAULT_ATTEMPTS = 12
+
+
+def test_8_lb_agent_away_past_the_default_retry_budget_consul_template_carries_on(balanced, containers):
+    """consul-template gives up after a number of attempts, not after a time. Ours are unlimited
+    (attempts 0) and capped at max_backoff apart, so an outage long enough for more attempts than the
+    default 12 proves the point without waiting five minutes: with max_backoff 2 s that is ~20 s."""
+    lb = NODES["secure1"]
+    retry = json.loads(lb.check("cat /etc/consul-template.d/consul-template.json"))["consul"]["retry"]
+    assert retry["enabled"] and retry["attempts"] == 0
+    budget = sum(
+        min(duration(retry["backoff"]) * 2**n, duration(retry["max_backoff"])) for n in range(DEFAULT_ATTEMPTS)
+    )
+    outage = budget + 2 * duration(retry["max_backoff"])
+    assert outage <= 120, f"max_backoff {retry['max_backoff']} makes the test wait {outage:.0f}s"
+    pid, since = consul_template_pid(), time.time() - 1
+    with Load("lb-agent-away", NGINX_URL) as load:
+        try:
+            kill_consul(lb, keep_down=True)
+            time.sleep(outage)
+            log = lb.check(f"journalctl -u consul-template --since @{since:.0f} --no-pager -o cat")
+            attempts = [int(n) for n in re.findall(r"\(retry attempt (\d+) after ", log)]
+            assert consul_template_pid() == pid and lb.check("systemctl is-active consul-template").strip() == "active"
+        finally:
+            lb.run("systemctl start consul")
+        wait_healed(Api(lb.address))
+        # A change after the agent is back reaches nginx.
+        containers.run(
+            NODES["secure2"], "latecomer", "-e", "SERVICE_NAME=svc4", "-p", "8096:8080", command=("latecomer",)
+        )
+        _value, caught_up = wait_for(
+            lambda: f"{NODES['secure2'].address}:8096" in live_servers(), 30, 0.2, what="the change in nginx"
+        )
+    print(
+        f"fault 8: agent away {outage:.0f}s (the default 12 attempts last {budget:.0f}s here), last retry attempt"
+        f" {max(attempts, default=0)}, change live {caught_up:.1f}s after the agent was back; {load.report.line()}"
+    )
+    assert max(attempts, default=0) > DEFAULT_ATTEMPTS
+    assert consul_template_pid() == pid
+    assert load.report.failed == 0, load.report.failures[:10]
 
 
 def nginx_reloads_since(node: Node, since: float) -> int:
@@ -268,5 +323,6 @@ def test_9_churn_is_coalesced_and_no_request_fails(api, balanced, churn):
     )
     assert peak > len(balanced), "the registrations never reached nginx: the churn proved nothing"
     assert stable in live_servers()
+    record(f"nginx reloads for {churn} changes in {window}s", reloads, "reloads", f"bound {bound}")
     assert reloads <= bound
     assert five_xx == [] and load.report.failed == 0, load.report.failures[:10]

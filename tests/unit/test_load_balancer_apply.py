@@ -345,7 +345,7 @@ def test_an_emptying_render_is_held_while_the_agent_knows_no_leader_and_applied_
     assert "keeping the live configuration: this render leaves every upstream without a server" in result.stderr
     [timer] = [call for call in host.calls() if call.startswith("systemd-run")]
     assert timer == (
-        "systemd-run --quiet --collect --unit=dockyard-nginx-apply-recheck --on-active=10s --on-unit-inactive=10s"
+        "systemd-run --quiet --unit=dockyard-nginx-apply-recheck --on-active=10s --on-unit-inactive=10s"
         f" --timer-property=AccuracySec=1s {host.script} --recheck"
     )
     # Held again (another render or the timer): the running timer is left alone.
@@ -473,3 +473,27 @@ def test_the_guard_asks_an_https_agent_with_the_role_ca(tmp_path, nginx):
     host.run(render(demo=[], other=[]))
     assert host.status()[1] == "held-unreachable"
     assert "Connection refused" in urllib.parse.unquote(host.fields()["reason"])
+
+
+def test_the_guard_holds_with_a_real_agent_that_has_no_leader(tmp_path, nginx):
+    sys.path.insert(0, str(SUPPORT))
+    from consul_agent import ConsulAgent
+
+    try:
+        agent = ConsulAgent("no_leader")
+    except RuntimeError as error:
+        pytest.skip(str(error))
+    with agent:
+        host = make_host(
+            tmp_path,
+            nginx,
+            load_balancer_consul_scheme="http",
+            load_balancer_consul_address="127.0.0.1",
+            load_balancer_consul_port=agent.http_port,
+            load_balancer_consul_ca_file="",
+        )
+        live = render(demo=["10.0.0.1:8081"])
+        host.set_live(live)
+        host.run(render(demo=[]))
+        assert host.status()[1] == "held-no-leader"
+        assert host.live.read_text() == live

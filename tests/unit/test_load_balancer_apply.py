@@ -237,6 +237,18 @@ def test_the_script_is_python_with_the_production_paths_by_default(tmp_path, ngi
     assert 'CONSUL_SCHEME = "https"' in text and "CONSUL_PORT = 8501" in text
     assert 'CONSUL_CA_FILE = "/etc/consul.d/tls/ca.pem"' in text
     compile(text, str(script), "exec")
+    # The rendered script holds to the repository's Python style too (ruff skips .j2 files).
+    ruff = Path(sys.executable).parent / "ruff"
+    if ruff.exists():
+        copy = tmp_path / "nginx_apply.py"
+        copy.write_text(text)
+        copy.chmod(0o755)
+        for command in (["check"], ["format", "--check"]):
+            config = ["--config", str(Path(__file__).resolve().parents[2] / "ruff.toml")]
+            result = subprocess.run(
+                [str(ruff), *command, *config, str(copy)], capture_output=True, text=True, check=False
+            )
+            assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_a_render_goes_live_and_the_same_render_again_is_unchanged(host):
@@ -329,7 +341,7 @@ def test_unbalanced_markers_make_the_render_one_piece(host):
     text = render(demo=["10.0.0.2:99999"]).replace("# dockyard-upstream-end demo\n", "")
     result = host.run(text)
     assert host.status()[1] == "rejected"
-    assert "its section markers are not well formed" in result.stderr
+    assert "its section markers are broken" in result.stderr
 
 
 def test_an_emptying_render_is_held_while_the_agent_knows_no_leader_and_applied_by_the_recheck(host, consul):

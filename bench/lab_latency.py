@@ -110,7 +110,7 @@ def kill_trial(name: str) -> float:
         live = in_node(LB_NODE, f"cat {LIVE}")
         if PROBE_ADDRESS in live:
             return None
-        stamp, result, digest = in_node(LB_NODE, f"cat {STATUS}").split()
+        stamp, result, digest = in_node(LB_NODE, f"cat {STATUS}").split()[:3]  # key=value fields may follow
         if result != "applied" or digest != hashlib.sha256(live.encode()).hexdigest():
             return None
         return float(stamp)

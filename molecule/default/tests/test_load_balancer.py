@@ -211,7 +211,7 @@ def test_consul_template_waits_for_consul_and_never_gives_up(nodes, containers):
 
 def test_consul_template_retries_for_ever_and_waits_for_quiescence(nodes):
     settings = json.loads(nodes["node1"].check("cat /etc/consul-template.d/consul-template.json"))
-    assert settings["consul"]["retry"] == {"enabled": True, "attempts": 0, "backoff": "250ms", "max_backoff": "10s"}
+    assert settings["consul"]["retry"] == {"enabled": True, "attempts": 0, "backoff": "250ms", "max_backoff": "2s"}
     assert settings["wait"] == {"min": "500ms", "max": "2s"}
     unit = nodes["node1"].host.service("consul-template").systemd_properties
     assert (unit["Restart"], unit["StartLimitIntervalUSec"]) == ("always", "0")

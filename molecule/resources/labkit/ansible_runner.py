@@ -37,6 +37,12 @@ def ansible_playbook(
     return ansible("ansible-playbook", "-i", str(INVENTORY), str(playbook), *args, env=env, timeout=timeout)
 
 
+def flat(output: str) -> str:
+    """Playbook output with every run of whitespace made one space, for matching messages: the YAML
+    callback folds long ones over several lines."""
+    return " ".join(output.split())
+
+
 def recap(output: str) -> dict:
     """The play recap: {host: (changed, unreachable, failed)}."""
     return {host: tuple(map(int, counts)) for host, *counts in RECAP.findall(output)}

@@ -153,9 +153,23 @@ def test_an_instance_with_a_bad_address_is_left_out_and_svc4_still_follows_the_c
     assert "rejected" not in journal and "holding back" not in journal, journal
 
 
+def paused_template(node: Node) -> str:
+    """consul-template stopped, so that no render of its own overwrites a crafted one while a test
+    runs nginx-apply by hand (the catalog may still be settling from the previous test); the live
+    configuration it last applied."""
+    render_again(node)
+    node.check("systemctl stop consul-template")
+    return node.check(f"cat {LIVE_CONFIG}")
+
+
+def resumed_template(node: Node) -> str:
+    node.check("systemctl start consul-template")
+    return render_again(node)
+
+
 def test_a_section_nginx_rejects_is_held_at_its_live_version_and_the_others_go_live(balanced):
     lb = NODES["secure1"]
-    live = lb.check(f"cat {LIVE_CONFIG}")
+    live = paused_template(lb)
     svc4 = section(live, "svc4")
     # svc4 changed in a way nginx -t rejects, a new upstream nginx accepts, and a new one it rejects.
     crafted = (
@@ -181,7 +195,7 @@ def test_a_section_nginx_rejects_is_held_at_its_live_version_and_the_others_go_l
         wait_for(lambda: served_by(http_get(PROBE_URL)[1]) == "svc4", 10, 0.2, what="the new upstream served")
         assert all(http_get(NGINX_URL)[0] == 200 for _request in range(10))
     finally:
-        restored = render_again(lb)
+        restored = resumed_template(lb)
     assert restored == live
     wait_for(lambda: http_get(PROBE_URL)[0] == 0, 10, 0.2, what="port 8099 closed again")
 
@@ -267,7 +281,7 @@ def test_an_emptying_render_waits_for_a_leader_and_the_recheck_applies_it(balanc
 def test_an_emptying_render_goes_live_at_once_when_the_agent_has_a_leader(api, balanced):
     lb = NODES["secure1"]
     assert leader_node(api)
-    live = lb.check(f"cat {LIVE_CONFIG}")
+    live = paused_template(lb)
     svc4 = section(live, "svc4")
     servers = "".join(line + "\n" for line in svc4.split("\n") if line.startswith("  server "))
     empty = live.replace(svc4, svc4.replace(servers, PLACEHOLDER + "\n"))
@@ -279,5 +293,5 @@ def test_an_emptying_render_goes_live_at_once_when_the_agent_has_a_leader(api, b
         assert lb.check(f"cat {LIVE_CONFIG}") == empty
         wait_for(lambda: http_get(NGINX_URL)[0] == 502, 10, 0.2, what="the 502 placeholder live")
     finally:
-        render_again(lb)
+        resumed_template(lb)
     assert sorted(live_servers()) == balanced

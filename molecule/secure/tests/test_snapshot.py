@@ -10,7 +10,7 @@ import shutil
 import stat
 
 from conftest import NODES
-from labkit.ansible_runner import INVENTORY, ansible_playbook, recap
+from labkit.ansible_runner import INVENTORY, ansible_playbook, flat, recap
 from labkit.secure import Api, kv_checksum, management_token, service_counts
 from labkit.waiting import wait_for
 
@@ -68,7 +68,8 @@ def test_3_a_restored_snapshot_brings_back_kv_and_services(api, tmp_path):
         shutil.copy(checksum, tmp_path / checksum.name)
         refused = ansible_playbook("dockyard.discovery.snapshot", "-e", f"snapshot_restore={altered}")
         assert refused.returncode != 0
-        assert "Nothing was restored" in refused.stdout and "its checksum file says" in refused.stdout
+        message = flat(refused.stdout + refused.stderr)
+        assert "Nothing was restored" in message and "its checksum file says" in message
         assert kv_checksum(api)[0] == 0
 
         restored = ansible_playbook("dockyard.discovery.snapshot", "-e", f"snapshot_restore={newest}")

@@ -117,7 +117,10 @@ build_registrator() {
 require_go
 build_consul "$CONSUL_VERSION" "$CONSUL_API_VERSION"
 build_consul_template "$CONSUL_TEMPLATE_VERSION"
-# The previous releases, where the upgrade test (molecule/secure) starts from.
-build_consul "$CONSUL_PREVIOUS_VERSION" "$CONSUL_PREVIOUS_API_VERSION"
-build_consul_template "$CONSUL_TEMPLATE_PREVIOUS_VERSION"
+# The previous releases, where the upgrade test (molecule/secure) starts from; `make lab` does not
+# need them (DOCKYARD_PREVIOUS_RELEASES=0).
+if [ "${DOCKYARD_PREVIOUS_RELEASES:-1}" != 0 ]; then
+  build_consul "$CONSUL_PREVIOUS_VERSION" "$CONSUL_PREVIOUS_API_VERSION"
+  build_consul_template "$CONSUL_TEMPLATE_PREVIOUS_VERSION"
+fi
 build_registrator

@@ -25,6 +25,7 @@ def downtime(node) -> tuple[float, float]:
 def test_a_config_change_restarts_one_agent_at_a_time(nodes, tmp_path):
     playbook = role_playbook(tmp_path, "consul", "consul_servers:consul_clients")
     windows = {}
+    configs = {name: node.check("cat /etc/consul.d/consul.json") for name, node in nodes.items()}
     # Through nginx on node1 every 0.2 s, at most 1,500 times.
     watch = Load("rolling-restart", "http://172.20.20.10/", interval=0.2, max_requests=1500)
     watch.start()
@@ -36,8 +37,11 @@ def test_a_config_change_restarts_one_agent_at_a_time(nodes, tmp_path):
             assert json.loads(node.check("cat /etc/consul.d/consul.json"))["log_level"] == "debug"
     finally:
         load = watch.stop()
-        restored = ansible_playbook(playbook)
-        assert restored.returncode == 0, restored.stdout[-3000:] + restored.stderr[-2000:]
+        # Back to the inventory's configuration without a second round of restarts: the same file
+        # and a reload (an agent reloads log_level), so a later site.yml finds nothing to do.
+        for name, node in nodes.items():
+            node.write("/etc/consul.d/consul.json", configs[name])
+            node.check("systemctl reload consul")
     # The services stay registered and served through the restarts.
     assert load.sent > 20 and load.failed == 0, load.failures
     ordered = sorted(windows.items(), key=lambda item: item[1][0])

@@ -38,6 +38,17 @@ class Node:
         assert result.returncode == 0, f"{self.name}: `{command}` exited {result.returncode}: {result.stderr.strip()}"
         return result.stdout
 
+    def write(self, path: str, content: str) -> None:
+        """Replace a file's content in place (its owner and mode stay)."""
+        subprocess.run(
+            ["docker", "exec", "-i", self.name, "sh", "-c", f"cat > {shlex.quote(path)}"],
+            input=content,
+            text=True,
+            capture_output=True,
+            check=True,
+            timeout=30,
+        )
+
     def docker(self, *argv: str, timeout: float = 60):
         """`docker <argv>` against the node's own Docker engine."""
         return self.run("docker " + " ".join(shlex.quote(a) for a in argv), timeout)

@@ -122,9 +122,9 @@ def test_2_two_of_three_servers_lost_reads_and_nginx_carry_on_and_the_datacenter
             for node in lost:
                 kill_consul(node, keep_down=True)
             wait_for(lambda: leader_node(api) == "", 15, 0.2, what="no leader left")
-            # 20 s without quorum: DNS and stale reads answer from the last state, consul-template
+            # 12 s without quorum: DNS and stale reads answer from the last state, consul-template
             # keeps running with the last upstreams, and nginx serves them.
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 12
             while time.monotonic() < deadline:
                 assert dns(lb, "svc4.service.consul") == sorted(address.split(":")[0] for address in config_before)
                 assert kv_get(api, "faults/quorum", stale=True) == "before"
@@ -138,7 +138,7 @@ def test_2_two_of_three_servers_lost_reads_and_nginx_carry_on_and_the_datacenter
                 node.run("systemctl start consul")
         wait_healed(api, 120)
         healed_after = time.monotonic() - started
-    print(f"fault 2: 2 of 3 servers lost for 20s; healed {healed_after:.1f}s after they came back")
+    print(f"fault 2: 2 of 3 servers lost for 12s; healed {healed_after:.1f}s after they came back")
     record("heal after 2 of 3 servers lost (start to whole)", round(healed_after, 2), "s")
     assert load.report.failed == 0, load.report.failures[:10]
     assert consul_template_pid() == pid
@@ -154,14 +154,15 @@ def restart_window(node: Node) -> tuple[float, float]:
 
 def test_4_rolling_restart_of_every_server_through_the_playbook_loses_no_request(api, balanced, tmp_path):
     playbook = role_playbook(tmp_path, "consul", "consul_servers")
-    for level in ("debug", "info"):  # a change, then back to the inventory's value: two rolling restarts
-        leader = leader_node(api)
-        begin = time.monotonic()
-        with Load(f"rolling-restart-{level}", NGINX_URL) as load:
-            result = ansible_playbook(playbook, "-e", json.dumps({"consul_log_level": level}))
+    configs = {name: node.check("cat /etc/consul.d/consul.json") for name, node in NODES.items()}
+    leader = leader_node(api)
+    begin = time.monotonic()
+    try:
+        with Load("rolling-restart", NGINX_URL) as load:
+            result = ansible_playbook(playbook, "-e", json.dumps({"consul_log_level": "debug"}))
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
         windows = sorted(((restart_window(node), name) for name, node in NODES.items()))
-        print(f"fault 4: log_level {level}: {[name for _w, name in windows]} restarted in turn, {load.report.line()}")
+        print(f"fault 4: {[name for _w, name in windows]} restarted in turn, {load.report.line()}")
         assert load.report.failed == 0, load.report.failures[:10]
         # Every server restarted, one at a time, the leader last.
         assert all(down > begin for (down, _up), _name in windows)
@@ -169,6 +170,13 @@ def test_4_rolling_restart_of_every_server_through_the_playbook_loses_no_request
             assert down >= previous_up, f"{name} went down before the previous server was back"
         assert windows[-1][1] == leader
         assert healed(api)
+    finally:
+        # Back to the inventory's configuration without a second rolling restart: the same file, and
+        # a reload (log_level is one of the settings an agent reloads), so site.yml finds nothing to do.
+        for name, node in NODES.items():
+            node.write("/etc/consul.d/consul.json", configs[name])
+            node.check("systemctl reload consul")
+    wait_healed(api)
 
 
 def test_6_dockerd_restarted_policy_containers_come_back_registered_the_others_leave(api, balanced, containers):

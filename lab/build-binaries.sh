@@ -40,7 +40,10 @@ for r in json.load(sys.stdin).get("Replace") or []:
     die "building consul $version failed." "if the error names a missing api field, raise the api version pinned next to $version in lab/versions.env."
   mv "$dest.tmp" "$dest"
   rm -rf "$work"
-  "$dest" version | head -n1 >&2
+  # Not `| head -n1`: under pipefail, consul's later lines hitting the closed pipe fail the build (SIGPIPE).
+  local banner
+  banner=$("$dest" version)
+  printf '%s\n' "${banner%%$'\n'*}" >&2
 }
 
 build_consul_template() { # VERSION

@@ -70,7 +70,7 @@ def test_no_free_space(tmp_path):
 
 def cache_with_consul(tmp_path):
     """A fresh DOCKYARD_CACHE holding the cached Consul and consul-template, so that only
-    registrator is built."""
+    registrator is built (with REGISTRATOR_ONLY_ENV: the previous releases are not asked for)."""
     versions = lab_versions()
     real = cache_dir() / "bin"
     (tmp_path / "bin").mkdir(parents=True)
@@ -79,9 +79,14 @@ def cache_with_consul(tmp_path):
     return tmp_path
 
 
+# These tests are about registrator: a fresh cache must not rebuild the previous Consul releases too.
+REGISTRATOR_ONLY_ENV = {"DOCKYARD_PREVIOUS_RELEASES": "0"}
+
+
 def test_registrator_without_a_source_names_the_module_and_what_was_tried(tmp_path):
     result = run(
-        "build-binaries.sh", {"DOCKYARD_CACHE": str(cache_with_consul(tmp_path)), "REGISTRATOR_SRC": "/nonexistent"}
+        "build-binaries.sh",
+        {**REGISTRATOR_ONLY_ENV, "DOCKYARD_CACHE": str(cache_with_consul(tmp_path)), "REGISTRATOR_SRC": "/nonexistent"},
     )
     assert_hint(result, "cannot get the source of github.com/gliderlabs/registrator@v0.4.1-", "set REGISTRATOR_SRC")
     assert "the Go proxy:" in result.stderr and "REGISTRATOR_SRC=/nonexistent: no such directory" in result.stderr
@@ -95,7 +100,11 @@ def test_registrator_tree_that_does_not_match_the_commit_is_refused(tmp_path):
         source.write("// changed\n")
     result = run(
         "build-binaries.sh",
-        {"DOCKYARD_CACHE": str(cache_with_consul(tmp_path / "cache")), "REGISTRATOR_SRC": str(tree)},
+        {
+            **REGISTRATOR_ONLY_ENV,
+            "DOCKYARD_CACHE": str(cache_with_consul(tmp_path / "cache")),
+            "REGISTRATOR_SRC": str(tree),
+        },
     )
     assert_hint(result, f"the registrator source tree {tree} does not match commit", "unmodified tree")
     assert not list((tmp_path / "cache" / "bin").glob("registrator-*/registrator"))
@@ -120,6 +129,7 @@ def test_registrator_comes_from_the_go_proxy_when_the_proxy_serves_it(tmp_path):
     proxy = module_proxy(tmp_path / "proxy", SHARED_REGISTRATOR, module, versions["REGISTRATOR_PSEUDO_VERSION"])
     cache = cache_with_consul(tmp_path / "cache")
     env = {
+        **REGISTRATOR_ONLY_ENV,
         "DOCKYARD_CACHE": str(cache),
         # The module from the file proxy, its dependencies from the usual one; a private module cache
         # so that the user's never holds a version the real proxy does not serve.

@@ -55,7 +55,14 @@ class ConsulAgent:
 
     MANAGEMENT_TOKEN = "6a1b1f9e-0d1c-4c55-9a77-dockyard0001"[:36]
 
-    def __init__(self, mode: str = "dev", node_name: str | None = None, client_addresses: tuple = ("127.0.0.1",)):
+    def __init__(
+        self,
+        mode: str = "dev",
+        node_name: str | None = None,
+        client_addresses: tuple = ("127.0.0.1",),
+        encrypt: str | None = None,
+    ):
+        """encrypt: a gossip key, which turns gossip encryption (and so the keyring API) on."""
         self.mode = mode
         self.workdir = Path(tempfile.mkdtemp(prefix=f"dytest-consul-{mode}-"))
         http, dns, serf_lan, serf_wan, server, https = free_ports(6)
@@ -76,6 +83,8 @@ class ConsulAgent:
             "disable_update_check": True,
             "ports": ports,
         }
+        if encrypt:
+            config["encrypt"] = encrypt
         if mode == "tls":
             ports.update(http=-1, https=https)
             config["tls"] = {"defaults": self._make_certs()}

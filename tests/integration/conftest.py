@@ -75,6 +75,12 @@ def tls_agent():
         yield running
 
 
+@pytest.fixture(scope="session")
+def acl_tls_agent():
+    with ConsulAgent("acl_tls") as running:
+        yield running
+
+
 def ansible_env(extra: dict | None = None) -> dict:
     env = {
         key: value

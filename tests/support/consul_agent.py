@@ -51,6 +51,8 @@ def free_ports(count: int) -> list:
 
 class ConsulAgent:
     """One `consul agent` process. mode: dev (default), acl (dev + deny-by-default ACLs),
+    acl_unbootstrapped (deny-by-default ACLs and no management token yet: for bootstrap tests),
+    acl_tls (acl over HTTPS only),
     no_leader (a server that waits for a second one and so never elects a leader), tls (dev, HTTPS only)."""
 
     MANAGEMENT_TOKEN = "6a1b1f9e-0d1c-4c55-9a77-dockyard0001"[:36]
@@ -67,9 +69,10 @@ class ConsulAgent:
         self.workdir = Path(tempfile.mkdtemp(prefix=f"dytest-consul-{mode}-"))
         http, dns, serf_lan, serf_wan, server, https = free_ports(6)
         self.node_name = node_name or f"dytest-{mode}-{http}"
-        self.http_port = https if mode == "tls" else http
-        self.scheme = "https" if mode == "tls" else "http"
-        self.token = self.MANAGEMENT_TOKEN if mode == "acl" else None
+        tls = mode in ("tls", "acl_tls")
+        self.http_port = https if tls else http
+        self.scheme = "https" if tls else "http"
+        self.token = self.MANAGEMENT_TOKEN if mode in ("acl", "acl_tls") else None
         self.ca_file = None
         ports = {"dns": dns, "serf_lan": serf_lan, "serf_wan": serf_wan, "server": server, "grpc": -1, "grpc_tls": -1}
         config = {
@@ -85,17 +88,21 @@ class ConsulAgent:
         }
         if encrypt:
             config["encrypt"] = encrypt
-        if mode == "tls":
+        if tls:
             ports.update(http=-1, https=https)
             config["tls"] = {"defaults": self._make_certs()}
         else:
             ports.update(http=http, https=-1)
-        if mode == "acl":
+        if mode in ("acl", "acl_tls"):
             config["acl"] = {
                 "enabled": True,
                 "default_policy": "deny",
+                # agent_token's tests read the tokens the agent persisted
+                "enable_token_persistence": True,
                 "tokens": {"initial_management": self.MANAGEMENT_TOKEN, "agent": self.MANAGEMENT_TOKEN},
             }
+        if mode == "acl_unbootstrapped":
+            config["acl"] = {"enabled": True, "default_policy": "deny"}
         if mode == "no_leader":
             # A short hold makes requests fail with "No cluster leader" in about a second, not seven.
             config.update(server=True, bootstrap_expect=2, performance={"rpc_hold_timeout": "1s"})
@@ -195,6 +202,8 @@ class ConsulAgent:
                 raise RuntimeError(f"consul agent exited with {self.process.returncode}:\n{self.read_log()}")
             try:
                 answer = self.http("GET", path)
+                if answer and self.mode == "acl_unbootstrapped":
+                    return  # the catalog needs a token, which the test is about to bootstrap
                 if self.mode == "no_leader" or answer:
                     if self.mode != "no_leader":
                         # the catalog is usable once the agent has synced its own node

@@ -27,6 +27,8 @@ options:
     description:
       - The policy's rules in HCL or JSON, compared with the stored ones character for character.
       - Required when the policy does not exist yet.
+      - Consul parses the rules only when they are written, so check mode cannot report a syntax
+        error in them; the real run fails with Consul's parser message and changes nothing.
     type: str
   description:
     description: The policy's description.
@@ -153,9 +155,9 @@ def apply_policy(consul: ConsulModule) -> dict:
         else:
             body = {
                 "Name": name,
-                "Description": after["description"] or "",
+                "Description": after.get("description") or "",
                 "Rules": after["rules"],
-                "Datacenters": after["valid_datacenters"] or [],
+                "Datacenters": after.get("valid_datacenters") or [],
             }
             written = client.acl_policy_write(body, policy_id=policy_id)
             policy_id = written["ID"]

@@ -132,6 +132,14 @@ class ACLEndpoints:
         role_id = check_uuid("role ID", role_id)
         self._raw("delete", f"/v1/acl/role/{role_id}", f"deleting ACL role {role_id}")
 
+    def acl_templated_policies(self) -> dict:
+        """Consul's templated policies (1.17 and later), {template name: its definition}."""
+        action = "listing the templated policies"
+        _index, data = self._raw("get", "/v1/acl/templated-policies", action)
+        if not isinstance(data, dict):
+            raise ConsulError(f"Consul at {self.base_url} answered {action} with {type(data).__name__}.")
+        return data
+
     # --- tokens --------------------------------------------------------------------------
 
     def acl_token(self, accessor_id: str) -> dict | None:
@@ -144,6 +152,12 @@ class ACLEndpoints:
         path = f"/v1/acl/token/{accessor_id}" if exists else "/v1/acl/token"
         verb = "updating" if exists else "creating"
         return self._raw("put", path, f"{verb} ACL token {accessor_id}", body=body)[1]
+
+    def acl_tokens(self) -> list:
+        """Every token of the datacenter. For a caller with acl:write Consul includes each SecretID:
+        whoever shows the list must drop them."""
+        _index, tokens = self._raw("get", "/v1/acl/tokens", "listing ACL tokens")
+        return list(tokens or [])
 
     def acl_token_delete(self, accessor_id: str) -> None:
         accessor_id = check_uuid("AccessorID", accessor_id)

@@ -54,6 +54,22 @@ def persisted_agent_tokens(path: str) -> dict:
 class AgentAdminEndpoints:
     """Mixed into ConsulClient, which provides _raw."""
 
+    # --- the local agent ---------------------------------------------------------------
+
+    def agent_config(self) -> dict:
+        """The local agent's own view: node name, datacenter, server or client, version."""
+        _index, data = self._raw("get", "/v1/agent/self", "reading the agent's configuration")
+        config = (data or {}).get("Config") if isinstance(data, dict) else None
+        if not isinstance(config, dict):
+            raise ConsulError(f"Consul at {self.base_url} answered /v1/agent/self without its Config.")
+        return {
+            "node_name": config.get("NodeName"),
+            "datacenter": config.get("Datacenter"),
+            "server": bool(config.get("Server")),
+            "version": config.get("Version"),
+            "revision": config.get("Revision"),
+        }
+
     # --- agent tokens --------------------------------------------------------------------
 
     def agent_token_set(self, token_type: str, token: str) -> None:
@@ -97,6 +113,15 @@ class AgentAdminEndpoints:
         if not isinstance(data, dict) or not data.get("ID"):
             raise ConsulError(f"Consul at {self.base_url} created a session but gave no ID ({data!r}).")
         return data["ID"]
+
+    def agent_node_name(self) -> str:
+        """The name of the node the agent runs on (needs agent:read on it)."""
+        action = "reading the agent's node name"
+        _index, data = self._raw("get", "/v1/agent/self", action)
+        name = (data or {}).get("Config", {}).get("NodeName") if isinstance(data, dict) else None
+        if not isinstance(name, str) or not name:
+            raise ConsulError(f"Consul at {self.base_url} answered {action} without a node name.")
+        return name
 
     def session_info(self, session_id: str, datacenter: str | None = None) -> dict | None:
         check_name("session ID", session_id)

@@ -206,42 +206,11 @@ from ansible_collections.dockyard.discovery.plugins.module_utils._consul_acl imp
 from ansible_collections.dockyard.discovery.plugins.module_utils._consul_declarative import plan, result
 from ansible_collections.dockyard.discovery.plugins.module_utils._consul_errors import ConsulInvalidArgument
 from ansible_collections.dockyard.discovery.plugins.module_utils._consul_module import ConsulModule
-
-
-def _service_identities(items) -> list:
-    return sorted(
-        (
-            {"service_name": item["service_name"], "datacenters": sorted(item.get("datacenters") or [])}
-            for item in items
-        ),
-        key=lambda identity: identity["service_name"],
-    )
-
-
-def _node_identities(items) -> list:
-    return sorted(
-        ({"node_name": item["node_name"], "datacenter": item["datacenter"]} for item in items),
-        key=lambda identity: (identity["node_name"], identity["datacenter"]),
-    )
-
-
-def normalised(token: dict | None) -> dict | None:
-    """The managed fields of a token as Consul returns it, in the module's terms (no secret)."""
-    if token is None:
-        return None
-    return {
-        "description": token.get("Description") or "",
-        "policies": sorted(p["Name"] for p in token.get("Policies") or []),
-        "roles": sorted(r["Name"] for r in token.get("Roles") or []),
-        "service_identities": _service_identities(
-            {"service_name": i["ServiceName"], "datacenters": i.get("Datacenters")}
-            for i in token.get("ServiceIdentities") or []
-        ),
-        "node_identities": _node_identities(
-            {"node_name": i["NodeName"], "datacenter": i["Datacenter"]} for i in token.get("NodeIdentities") or []
-        ),
-        "local": bool(token.get("Local")),
-    }
+from ansible_collections.dockyard.discovery.plugins.module_utils._consul_tokens import (
+    node_identities,
+    normalised,
+    service_identities,
+)
 
 
 def _body(accessor_id: str, after: dict, policies: list, roles: list) -> dict:
@@ -288,10 +257,10 @@ def apply_token(consul: ConsulModule) -> dict:
             "description": params["description"],
             "policies": [link["Name"] for link in policies] if policies is not None else None,
             "roles": [link["Name"] for link in roles] if roles is not None else None,
-            "service_identities": _service_identities(params["service_identities"])
+            "service_identities": service_identities(params["service_identities"])
             if params["service_identities"] is not None
             else None,
-            "node_identities": _node_identities(params["node_identities"])
+            "node_identities": node_identities(params["node_identities"])
             if params["node_identities"] is not None
             else None,
             "local": params["local"],

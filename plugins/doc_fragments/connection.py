@@ -59,10 +59,17 @@ options:
     type: float
     default: 10
 notes:
-  - Explicit options win over the Consul CLI environment variables, which win over the built-in defaults.
+  - "One precedence order for every connection option: a value set through Ansible (for a module the task argument or
+    C(module_defaults); for a lookup or the inventory plugin the keyword or inventory source option, then the variable,
+    then the C([dockyard_discovery]) section of C(ansible.cfg)) wins over the Consul CLI environment variable named in
+    the option's description, which wins over the built-in default."
+  - Each option falls back on its own, so O(host) may come from the task and the port from E(CONSUL_HTTP_ADDR).
+  - A module reads the environment variables on the managed host, a lookup or the inventory plugin on the controller.
 """
 
-    # Extra sources for lookups and the inventory plugin, which run on the controller.
+    # Extra sources for lookups and the inventory plugin, which run on the controller. No `env:`
+    # entries: Ansible's config would let them beat the ini, while resolve_connection reads the
+    # Consul CLI variables below every Ansible source (_consul_options, one order for all options).
     PLUGINS = r"""
 options:
   host:
@@ -84,40 +91,30 @@ options:
     vars:
       - name: dockyard_consul_scheme
   token:
-    env:
-      - name: CONSUL_HTTP_TOKEN
     ini:
       - section: dockyard_discovery
         key: token
     vars:
       - name: dockyard_consul_token
   ca_path:
-    env:
-      - name: CONSUL_CACERT
     ini:
       - section: dockyard_discovery
         key: ca_path
     vars:
       - name: dockyard_consul_ca_path
   client_cert:
-    env:
-      - name: CONSUL_CLIENT_CERT
     ini:
       - section: dockyard_discovery
         key: client_cert
     vars:
       - name: dockyard_consul_client_cert
   client_key:
-    env:
-      - name: CONSUL_CLIENT_KEY
     ini:
       - section: dockyard_discovery
         key: client_key
     vars:
       - name: dockyard_consul_client_key
   validate_certs:
-    env:
-      - name: CONSUL_HTTP_SSL_VERIFY
     ini:
       - section: dockyard_discovery
         key: validate_certs

@@ -13,7 +13,11 @@ import hashlib
 import json
 
 from ansible_collections.dockyard.discovery.plugins.module_utils._consul_errors import ConsulInvalidArgument
-from ansible_collections.dockyard.discovery.plugins.module_utils._consul_validate import go_duration
+from ansible_collections.dockyard.discovery.plugins.module_utils._consul_validate import (
+    check_name,
+    check_port,
+    go_duration,
+)
 
 FINGERPRINT_KEY = "dockyard_checks"
 DEFAULT_INTERVAL = "10s"
@@ -48,8 +52,11 @@ def check_body(check: dict, position: int, service_id: str, service_name: str, c
             if check.get("tls_skip_verify"):
                 body["TLSSkipVerify"] = True
         else:
-            if ":" not in check["tcp"]:
+            host, _colon, port = check["tcp"].rpartition(":")
+            if not host or not port:
                 raise ConsulInvalidArgument(f"checks[{position}]: tcp must be host:port, got {check['tcp']!r}.")
+            if port.isdigit():  # Go's net.Dial also takes a service name (host:http)
+                check_port(f"checks[{position}].tcp port", int(port))
             body["TCP"] = check["tcp"]
         body["Interval"] = check.get("interval") or DEFAULT_INTERVAL
         _seconds(body["Interval"])
@@ -74,8 +81,15 @@ def fingerprint(checks: list) -> str:
 def registration_body(
     name: str, service_id: str, address, port, tags, meta, enable_tag_override: bool, checks: list
 ) -> dict:
-    """The PUT /v1/agent/service/register body for module options."""
+    """The PUT /v1/agent/service/register body for module options.
+
+    Everything ConsulClient.register_service would refuse is refused here, before anything is
+    sent, so that check mode fails exactly where the real run does.
+    """
+    check_name("service", name)
     service_id = service_id or name
+    check_name("service ID", service_id)
+    port = check_port("service_port", port, allow_zero=True)
     bodies = [check_body(c, i, service_id, name, len(checks)) for i, c in enumerate(checks or [])]
     ids = [b["CheckID"] for b in bodies]
     if len(set(ids)) != len(ids):

@@ -28,6 +28,7 @@ from ansible_collections.dockyard.discovery.plugins.module_utils._consul_errors 
     ConsulError,
     ConsulInvalidArgument,
     ConsulMissingLibrary,
+    ConsulNotConsul,
     ConsulTLSError,
     error_for_status,
     split_status,
@@ -49,13 +50,17 @@ from ansible_collections.dockyard.discovery.plugins.module_utils._consul_results
 )
 from ansible_collections.dockyard.discovery.plugins.module_utils._consul_transport import (
     KeepAliveHTTP,
+    consul_answered,
+    non_http_answer,
     proxy_for,
+    tls_file_problems,
 )
 from ansible_collections.dockyard.discovery.plugins.module_utils._consul_validate import (
     check_index,
+    check_kv_flags,
     check_kv_key,
     check_name,
-    wait_seconds,
+    wait_duration,
 )
 
 try:
@@ -120,6 +125,7 @@ def _new_api(options: ConnectionOptions):
     with _library_env_hidden(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         api = (_consul_on_keep_alive() if direct else consul.Consul)(**kwargs)
+    _check_answers(api.http)
     if direct:
         api.http.timeout = options.timeout
         if options.token:
@@ -138,6 +144,81 @@ def _new_api(options: ConnectionOptions):
         # This package's requests client sends no timeout at all: give every request ours.
         session.request = functools.partial(session.request, timeout=options.timeout)
     return api
+
+
+class _NotConsulAnswer(Exception):
+    """Raised inside an answer's callback; ConsulClient._translate adds the action and the address."""
+
+    def __init__(self, detail: str, status: int | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.status = status
+
+
+# Go's TLS listener answers a plain HTTP request with this 400, without any Consul header.
+_HTTP_TO_HTTPS = "HTTP request to an HTTPS server"
+
+
+def _checked(response):
+    """The answer, if Consul sent it. The one place where a foreign server is told from an agent."""
+    if consul_answered(response.headers):
+        return response
+    body = (response.body or "").strip() if isinstance(response.body, str) else ""
+    if response.code == 400 and _HTTP_TO_HTTPS in body:
+        raise _NotConsulAnswer(f"HTTP 400 ({body}): that port speaks HTTPS; use scheme https", 400)
+    server = response.headers.get("Server") if response.headers is not None else None
+    by = f" from {server!r}" if server else ""
+    raise _NotConsulAnswer(f"it answered HTTP {response.code}{by} without any of Consul's X-Consul-* headers")
+
+
+def _check_answers(http) -> None:
+    """Route every answer of this HTTP client (KeepAliveHTTP or the library's requests client, for
+    the library's calls and _raw alike) through _checked before its callback parses it.
+
+    The library's callbacks index the JSON as Consul shapes it; a body of another shape fails there
+    with KeyError, IndexError, TypeError or AttributeError, which says the server is not Consul.
+    """
+    for method in ("get", "put", "delete", "post"):
+        original = getattr(http, method)
+
+        def checked_call(callback, *args, _original=original, **kwargs):
+            def checked_callback(response):
+                response = _checked(response)
+                try:
+                    return callback(response)
+                except (KeyError, IndexError, TypeError, AttributeError) as exc:
+                    raise _NotConsulAnswer(
+                        f"its answer has a shape Consul never sends ({type(exc).__name__}: {exc})"
+                    ) from None
+
+            return _original(checked_callback, *args, **kwargs)
+
+        setattr(http, method, checked_call)
+
+
+_SHAPE_NAMES = {dict: "a JSON object", list: "a JSON array", str: "a JSON string"}
+
+
+def _shaped(value, expected: type, action: str, base_url: str, elements: type | None = None, optional=False):
+    """`value` if it has the JSON shape Consul gives this endpoint; ConsulNotConsul otherwise.
+
+    Catches a server that carries X-Consul-* headers (a mock, a misrouted proxy) but answers
+    something else, e.g. null or a list where Consul sends an object.
+    """
+    if value is None and optional:
+        return value
+    wrong = not isinstance(value, expected)
+    if not wrong and elements is not None:
+        items = value.values() if isinstance(value, dict) else value
+        wrong = not all(isinstance(item, elements) for item in items)
+    if wrong:
+        what = "null" if value is None else type(value).__name__
+        inside = f" of {_SHAPE_NAMES.get(elements, elements)}s" if elements else ""
+        raise ConsulNotConsul(
+            f"{action} failed: the server at {base_url} is not a Consul agent: it answered {what} "
+            f"where Consul sends {_SHAPE_NAMES.get(expected, expected)}{inside}."
+        )
+    return value
 
 
 _KEEP_ALIVE_API = []
@@ -199,8 +280,28 @@ class ConsulClient:
         base = self.base_url
         if isinstance(exc, ConsulError):
             return exc
+        if isinstance(exc, _NotConsulAnswer):
+            return ConsulNotConsul(
+                f"{action} failed: the server at {base} is not a Consul agent: {exc.detail}. "
+                "Check the host and port options (or CONSUL_HTTP_ADDR).",
+                exc.status,
+            )
         # requests' exceptions are OSErrors too.
         if isinstance(exc, (OSError, http.client.HTTPException)):
+            banner = non_http_answer(exc)
+            if banner is not None:
+                return ConsulNotConsul(
+                    f"{action} failed: the server at {base} answered, but it does not speak HTTP, so it is not "
+                    f"a Consul agent's HTTP API (it sent {banner!r}). Check the host and port options "
+                    "(or CONSUL_HTTP_ADDR)."
+                )
+            problems = self._tls_file_problems()
+            if problems and not isinstance(exc, TimeoutError):
+                # requests reports these as a plain OSError, KeepAliveHTTP as TLSFilesError: one wording.
+                return ConsulTLSError(
+                    f"{action} failed: cannot load the TLS files for Consul at {base}: {'; '.join(problems)}. "
+                    "Check ca_path (CONSUL_CACERT), client_cert (CONSUL_CLIENT_CERT) and client_key (CONSUL_CLIENT_KEY)."
+                )
             if isinstance(exc, (ssl.SSLError, requests.exceptions.SSLError)):
                 return ConsulTLSError(
                     f"{action} failed: the TLS handshake with Consul at {base} failed ({_root_cause(exc)}). "
@@ -229,6 +330,26 @@ class ConsulClient:
             return ConsulError(f"{action} failed: Consul at {base} sent an answer that is not JSON ({exc}).")
         return exc
 
+    def _tls_file_problems(self) -> list:
+        if self.options.scheme != "https":
+            return []
+        options = self.options
+        cert = (options.client_cert, options.client_key) if options.client_key else options.client_cert
+        return tls_file_problems(options.validate_certs and options.ca_path, cert)
+
+    def _shaped(self, value, expected: type, action: str, **kwargs):
+        return _shaped(value, expected, action, self.base_url, **kwargs)
+
+    def close(self) -> None:
+        """Close the kept-alive connection (or the requests session's pool). The client stays usable:
+        the next request opens a new connection."""
+        close = getattr(self._api.http, "close", None)
+        if close is not None:
+            close()
+        session = getattr(self._api.http, "session", None)
+        if session is not None:
+            session.close()
+
     @contextmanager
     def _calling(self, action: str, wait: float | None = None):
         http = self._api.http
@@ -255,9 +376,7 @@ class ConsulClient:
         if index is None:
             return {}, None
         index = check_index(index)
-        wait = DEFAULT_WAIT if wait is None else wait
-        seconds = wait_seconds(wait)
-        wait_text = f"{int(seconds * 1000)}ms" if seconds < 1 else f"{int(seconds)}s"
+        wait_text, seconds = wait_duration(DEFAULT_WAIT if wait is None else wait)
         return {"index": index, "wait": wait_text}, seconds
 
     def _raw(self, method: str, path: str, action: str, params=None, body=None, ok_statuses=()):
@@ -304,13 +423,15 @@ class ConsulClient:
         blocking, seconds = self._blocking(index, wait)
         common = {"tag": tag, "dc": datacenter, "near": near, "node_meta": self._node_meta(node_meta), **blocking}
         if catalog:
-            with self._calling(f"reading the catalog entries of service {service!r}", seconds):
+            action = f"reading the catalog entries of service {service!r}"
+            with self._calling(action, seconds):
                 raw_index, entries = self._api.catalog.service(service, **common)
-            instances = [ServiceInstance.from_catalog(e) for e in entries or []]
+            instances = [ServiceInstance.from_catalog(e) for e in self._shaped(entries, list, action, elements=dict)]
         else:
-            with self._calling(f"reading the healthy instances of service {service!r}", seconds):
+            action = f"reading the healthy instances of service {service!r}"
+            with self._calling(action, seconds):
                 raw_index, entries = self._api.health.service(service, passing=passing, **common)
-            instances = [ServiceInstance.from_health(e) for e in entries or []]
+            instances = [ServiceInstance.from_health(e) for e in self._shaped(entries, list, action, elements=dict)]
         return Indexed(parse_index(raw_index), instances)
 
     def services(self, datacenter=None, node_meta=None, index=None, wait=None) -> Indexed:
@@ -320,7 +441,8 @@ class ConsulClient:
             raw_index, services = self._api.catalog.services(
                 dc=datacenter, node_meta=self._node_meta(node_meta), **blocking
             )
-        return Indexed(parse_index(raw_index), {name: sorted(tags or []) for name, tags in (services or {}).items()})
+        services = self._shaped(services, dict, "listing services")
+        return Indexed(parse_index(raw_index), {name: sorted(tags or []) for name, tags in services.items()})
 
     def nodes(self, datacenter=None, node_meta=None, near=None, index=None, wait=None) -> Indexed:
         blocking, seconds = self._blocking(index, wait)
@@ -328,85 +450,71 @@ class ConsulClient:
             raw_index, nodes = self._api.catalog.nodes(
                 dc=datacenter, near=near, node_meta=self._node_meta(node_meta), **blocking
             )
-        return Indexed(parse_index(raw_index), [Node.from_api(n) for n in nodes or []])
-
-    def node_services(self, node: str, datacenter=None) -> list:
-        """The services registered on one catalog node, as ServiceInstance (no health); [] if unknown."""
-        check_name("node", node)
-        with self._calling(f"reading node {node!r}"):
-            _index, data = self._api.catalog.node(node, dc=datacenter)
-        if not data:
-            return []
-        node_data = dict(data.get("Node") or {})
-        instances = []
-        for service in (data.get("Services") or {}).values():
-            entry = {
-                "Node": node_data.get("Node"),
-                "Address": node_data.get("Address"),
-                "Datacenter": node_data.get("Datacenter"),
-                "NodeMeta": node_data.get("Meta"),
-                "ServiceID": service.get("ID"),
-                "ServiceName": service.get("Service"),
-                "ServiceAddress": service.get("Address"),
-                "ServicePort": service.get("Port"),
-                "ServiceTags": service.get("Tags"),
-                "ServiceMeta": service.get("Meta"),
-            }
-            instances.append(ServiceInstance.from_catalog(entry))
-        return sorted(instances, key=lambda i: i.service_id)
+        return Indexed(
+            parse_index(raw_index),
+            [Node.from_api(n) for n in self._shaped(nodes, list, "listing nodes", elements=dict)],
+        )
 
     def datacenters(self) -> list:
         with self._calling("listing datacenters"):
-            return list(self._api.catalog.datacenters() or [])
+            datacenters = self._api.catalog.datacenters()
+        return list(self._shaped(datacenters, list, "listing datacenters", elements=str))
 
     def checks(self, state: str = "any", datacenter=None, index=None, wait=None) -> Indexed:
         """Every check in a datacenter in the given state (any, passing, warning, critical)."""
         if state not in ("any", "passing", "warning", "critical"):
             raise ConsulInvalidArgument(f"check state {state!r} is not one of any, passing, warning, critical.")
         blocking, seconds = self._blocking(index, wait)
-        with self._calling(f"listing {state} checks", seconds):
+        action = f"listing {state} checks"
+        with self._calling(action, seconds):
             raw_index, checks = self._api.health.state(state, dc=datacenter, **blocking)
-        return Indexed(parse_index(raw_index), [Check.from_api(c) for c in checks or []])
+        return Indexed(
+            parse_index(raw_index), [Check.from_api(c) for c in self._shaped(checks, list, action, elements=dict)]
+        )
 
     # --- cluster -------------------------------------------------------------------------
 
     def members(self, wan: bool = False) -> list:
         with self._calling("listing cluster members"):
-            return [Member.from_api(m) for m in self._api.agent.members(wan=wan) or []]
+            members = self._api.agent.members(wan=wan)
+        return [Member.from_api(m) for m in self._shaped(members, list, "listing cluster members", elements=dict)]
 
     def leader(self) -> str:
         """The leader's RPC address, or '' when the cluster has none."""
         with self._calling("asking for the raft leader"):
-            return self._api.status.leader() or ""
+            leader = self._api.status.leader()
+        return self._shaped(leader, str, "asking for the raft leader")
 
     def peers(self) -> list:
         with self._calling("listing raft peers"):
-            return list(self._api.status.peers() or [])
+            peers = self._api.status.peers()
+        return list(self._shaped(peers, list, "listing raft peers", elements=str))
 
     def raft_servers(self) -> list:
         with self._calling("reading the raft configuration"):
-            config = self._api.operator.raft_config() or {}
-        return [RaftServer.from_api(s) for s in config.get("Servers") or []]
+            config = self._api.operator.raft_config()
+        config = self._shaped(config, dict, "reading the raft configuration")
+        servers = self._shaped(config.get("Servers") or [], list, "reading the raft configuration", elements=dict)
+        return [RaftServer.from_api(s) for s in servers]
 
     def autopilot_health(self) -> AutopilotHealth:
         # Consul answers 429, with the same body, while the cluster is unhealthy.
-        _index, data = self._raw("get", "/v1/operator/autopilot/health", "reading autopilot health", ok_statuses=(429,))
-        return AutopilotHealth.from_api(data or {})
+        action = "reading autopilot health"
+        _index, data = self._raw("get", "/v1/operator/autopilot/health", action, ok_statuses=(429,))
+        return AutopilotHealth.from_api(self._shaped(data, dict, action))
 
     # --- local agent ---------------------------------------------------------------------
-
-    def agent_self(self) -> dict:
-        with self._calling("reading the agent's configuration"):
-            return self._api.agent.self() or {}
 
     def agent_services(self) -> dict:
         """The services registered on this agent, {service ID: the agent's JSON for it}."""
         with self._calling("listing the agent's services"):
-            return dict(self._api.agent.services() or {})
+            services = self._api.agent.services()
+        return dict(self._shaped(services, dict, "listing the agent's services", elements=dict))
 
     def agent_checks(self) -> dict:
         with self._calling("listing the agent's checks"):
-            return dict(self._api.agent.checks() or {})
+            checks = self._api.agent.checks()
+        return dict(self._shaped(checks, dict, "listing the agent's checks", elements=dict))
 
     def register_service(self, registration: dict, replace_existing_checks: bool = False) -> None:
         """PUT /v1/agent/service/register with a complete registration body (ID, Name, Check(s), ...).
@@ -434,11 +542,15 @@ class ConsulClient:
         """One entry (KVEntry or None when absent) or, with recurse, the list of entries under a prefix."""
         check_kv_key(key, allow_empty=recurse)
         blocking, seconds = self._blocking(index, wait)
-        with self._calling(f"reading key {key!r}", seconds):
+        action = f"reading key {key!r}"
+        with self._calling(action, seconds):
             raw_index, data = self._api.kv.get(key, recurse=recurse, dc=datacenter, **blocking)
+        # None: the key or prefix does not exist (Consul's 404, which the library turns into None).
         if recurse:
-            return Indexed(parse_index(raw_index), [KVEntry.from_api(e) for e in data or []])
-        return Indexed(parse_index(raw_index), KVEntry.from_api(data) if data else None)
+            entries = self._shaped(data, list, action, elements=dict, optional=True)
+            return Indexed(parse_index(raw_index), [KVEntry.from_api(e) for e in entries or []])
+        entry = self._shaped(data, dict, action, optional=True)
+        return Indexed(parse_index(raw_index), KVEntry.from_api(entry) if entry else None)
 
     def kv_put(self, key: str, value: str, cas: int | None = None, flags: int | None = None, datacenter=None) -> bool:
         """Write a key. With `cas`, only if its ModifyIndex still equals cas (0: only if absent).
@@ -448,10 +560,13 @@ class ConsulClient:
         check_kv_key(key)
         if cas is not None:
             cas = check_index(cas)
+        if flags is not None:
+            flags = check_kv_flags(flags)
         with self._calling(f"writing key {key!r}"):
             return bool(self._api.kv.put(key, value, cas=cas, flags=flags, dc=datacenter))
 
     def kv_delete(self, key: str, recurse: bool = False, cas: int | None = None, datacenter=None) -> bool:
+        # An empty key is refused with recurse too: that would delete every key of the datacenter.
         check_kv_key(key)
         if cas is not None:
             cas = check_index(cas)

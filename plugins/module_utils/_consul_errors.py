@@ -42,6 +42,15 @@ class ConsulTLSError(ConsulConnectionError):
     kind = "tls"
 
 
+class ConsulNotConsul(ConsulError):
+    """Something answered at the address, but not a Consul agent: another HTTP server (no X-Consul-*
+    headers, or a body of a shape Consul never sends) or a service that does not speak HTTP at all.
+
+    Not a ConsulConnectionError: retrying or waiting for the agent to come up will not help."""
+
+    kind = "not_consul"
+
+
 class ConsulBadRequest(ConsulError):
     kind = "bad_request"
 

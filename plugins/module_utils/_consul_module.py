@@ -67,10 +67,14 @@ class ConsulModule:
     def fail(self, error: ConsulError, **result):
         self.module.fail_json(msg=error.message, error=error.kind, status=error.status, **result)
 
-    def run(self, action) -> None:
-        """Call action(self) -> result dict and exit with it; a ConsulError becomes fail_json."""
+    def run(self, action, errors: tuple = ()) -> None:
+        """Call action(self) -> result dict and exit with it; a ConsulError becomes fail_json.
+
+        `errors`: other typed errors (message, kind and status like ConsulError's, e.g. the Docker
+        API's) failed the same way under their own kind, rather than passed off as Consul's.
+        """
         try:
             result = action(self)
-        except ConsulError as error:
+        except (ConsulError, *errors) as error:
             self.fail(error)
         self.module.exit_json(**result)

@@ -49,6 +49,66 @@ class TLSFilesError(ssl.SSLError):
         return self.args[0]
 
 
+def tls_file_problems(verify, cert) -> list:
+    """'<role> <path>: <problem>' for each configured CA, certificate or key file that cannot be read.
+
+    Shared by both transports, so that a missing file reads the same whichever one is used
+    (requests words it differently, and the tuple of cert and key must not leak into a message).
+    """
+    files = []
+    if isinstance(verify, str):
+        files.append(("CA file", verify))
+    if cert:
+        certfile, keyfile = cert if isinstance(cert, (tuple, list)) else (cert, None)
+        files.append(("client certificate", certfile))
+        if keyfile:
+            files.append(("client key", keyfile))
+    problems = []
+    for role, path in files:
+        if not os.path.exists(path):
+            problems.append(f"{role} {path}: no such file or directory")
+        elif not os.access(path, os.R_OK):
+            problems.append(f"{role} {path}: permission denied")
+    return problems
+
+
+# Consul sets X-Consul-Default-Acl-Policy on every answer of every API endpoint, whatever the status
+# (checked on 1.21 and 1.22: 200, 403, 404, 429 and 500 alike); blocking reads add X-Consul-Index,
+# -Knownleader and the like. Any X-Consul-* header counts, so that one header renamed or dropped in a
+# later release does not make a real agent look foreign. Content-Type is no help: a missing KV key
+# has none, autopilot's 429 is text/plain.
+_CONSUL_HEADER_PREFIX = "x-consul-"
+
+
+def consul_answered(headers) -> bool:
+    """Whether an answer's headers (http.client's or requests') carry Consul's X-Consul-* headers."""
+    return any(name.lower().startswith(_CONSUL_HEADER_PREFIX) for name in (headers or {}))
+
+
+def non_http_answer(exc: BaseException) -> str | None:
+    """The first bytes of the answer when `exc` says the peer answered with something that is not
+    HTTP (an SSH banner, a database greeting); None for every other failure.
+
+    Walks the exception's context and arguments: requests wraps http.client's BadStatusLine in
+    urllib3's ProtocolError in its ConnectionError.
+    """
+    seen, pending = set(), [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        # RemoteDisconnected is a BadStatusLine too, but there the peer sent nothing at all.
+        if isinstance(current, http.client.BadStatusLine) and not isinstance(current, http.client.RemoteDisconnected):
+            line = str(current.line if hasattr(current, "line") else current).strip()
+            return line[:60] if line and line != "''" else None
+        if isinstance(current, (http.client.LineTooLong, http.client.UnknownProtocol)):
+            return str(current)[:60]
+        pending.extend([current.__cause__, current.__context__])
+        pending.extend(arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException))
+    return None
+
+
 def tls_context(verify, cert) -> ssl.SSLContext:
     """verify: True, False or a CA bundle file or directory (as requests takes it); cert: a path
     to a certificate with its key, or a (certificate, key) pair."""
@@ -95,8 +155,8 @@ class KeepAliveHTTP:
                 try:
                     self._context = tls_context(self.verify, self.cert)
                 except OSError as exc:  # a missing or unreadable CA, certificate or key file
-                    files = ", ".join(str(f) for f in (self.verify, self.cert) if isinstance(f, (str, tuple)))
-                    raise TLSFilesError(f"cannot load the TLS files {files}: {exc.strerror or exc}") from None
+                    problems = tls_file_problems(self.verify, self.cert) or [str(exc.strerror or exc)]
+                    raise TLSFilesError("cannot load the TLS files: " + "; ".join(problems)) from None
             return http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout, context=self._context)
         return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
 

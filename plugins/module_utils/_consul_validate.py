@@ -9,8 +9,7 @@ import re
 from ansible_collections.dockyard.discovery.plugins.module_utils._consul_errors import ConsulInvalidArgument
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_DURATION = re.compile(r"^(\d+)(ms|s|m)?$")
-_DURATION_SECONDS = {"ms": 0.001, "s": 1, "m": 60, None: 1}
+_BARE_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 # Consul caps a blocking query's wait at 10 minutes.
 MAX_WAIT_SECONDS = 600
 
@@ -47,14 +46,60 @@ def check_name(kind: str, name) -> str:
 
 
 def wait_seconds(wait) -> float:
-    """A blocking query's wait ('30s', '500ms', '2m' or a number of seconds) in seconds."""
-    match = _DURATION.match(str(wait).strip())
-    if not match:
-        raise ConsulInvalidArgument(f"wait={wait!r} is not a duration; use e.g. '30s', '500ms' or '2m'.")
-    seconds = int(match.group(1)) * _DURATION_SECONDS[match.group(2)]
+    """A blocking query's wait in seconds: a Go duration as Consul takes it ('30s', '1m30s', '1500ms'),
+    or a number of seconds."""
+    return wait_duration(wait)[1]
+
+
+def wait_duration(wait) -> tuple:
+    """(the wait as sent to Consul, in seconds) for a blocking query's wait.
+
+    The text is the duration as given (our grammar is a subset of Go's time.ParseDuration), so
+    '1500ms' stays 1500ms instead of being rounded to whole seconds; a bare number gets 's', which
+    Go requires.
+    """
+    text = str(wait).strip()
+    try:
+        seconds = go_duration(text)
+    except ConsulInvalidArgument:
+        raise ConsulInvalidArgument(
+            f"wait={wait!r} is not a duration; use e.g. '30s', '1m30s', '500ms' or a number of seconds."
+        ) from None
     if seconds > MAX_WAIT_SECONDS:
         raise ConsulInvalidArgument(f"wait={wait!r} is longer than Consul's maximum of 10m.")
-    return seconds
+    if _BARE_NUMBER.fullmatch(text):
+        text = f"{text}s"
+    return text, seconds
+
+
+_MAX_UINT64 = 2**64 - 1
+
+
+def check_kv_flags(flags) -> int:
+    """KV flags are an unsigned 64-bit integer; Consul answers anything else with a 400."""
+    try:
+        value = int(flags)
+    except (TypeError, ValueError):
+        raise ConsulInvalidArgument(f"flags={flags!r} is not an integer.") from None
+    if not 0 <= value <= _MAX_UINT64:
+        raise ConsulInvalidArgument(f"flags={flags!r} is out of range (0 to 2**64-1).")
+    return value
+
+
+def check_port(option: str, port, allow_zero: bool = False):
+    """A TCP/UDP port number; None stays None. For a service port Consul reads 0 as "no port"
+    (allow_zero); it stores -5 or 70000 as given, so the range is checked here."""
+    if port is None:
+        return None
+    lowest = 0 if allow_zero else 1
+    try:
+        value = int(port)
+    except (TypeError, ValueError):
+        raise ConsulInvalidArgument(f"{option}={port!r} is not a port number.") from None
+    if isinstance(port, bool) or not lowest <= value <= 65535:
+        zero = " (0 means no port)" if allow_zero else ""
+        raise ConsulInvalidArgument(f"{option}={port!r} is out of range ({lowest}-65535{zero}).")
+    return value
 
 
 def check_index(index) -> int:
@@ -74,7 +119,7 @@ _GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "
 def go_duration(value) -> float:
     """A Go duration ('10s', '1m30s', '500ms'; a bare number means seconds) in seconds."""
     text = str(value).strip()
-    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+    if _BARE_NUMBER.fullmatch(text):
         return float(text)
     parts = _GO_DURATION_PART.findall(text)
     if not text or "".join(number + unit for number, unit in parts) != text:

@@ -33,7 +33,13 @@ DEFAULT_API_TIMEOUT = 60
 
 
 class DockerUnavailable(Exception):
-    """The Docker API at docker_host could not be used for `action`. Not a ConsulError: Docker is not Consul."""
+    """The Docker API at docker_host could not be used for `action`. Not a ConsulError: Docker is not Consul.
+
+    `kind` and `status` as on ConsulError, so that a module's result tells the two apart by `error`.
+    """
+
+    kind = "docker_unavailable"
+    status = None
 
     def __init__(self, docker_host: str, detail: str, action: str = ""):
         doing = f" to {action}" if action else ""

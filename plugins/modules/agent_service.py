@@ -34,7 +34,9 @@ options:
     description: Service address. Empty means the node's address.
     type: str
   service_port:
-    description: Service port. (O(port) is the agent's port, from the connection options.)
+    description:
+      - Service port, V(0) to V(65535); V(0) or not set means the service has no port.
+      - (O(port) is the agent's port, from the connection options.)
     type: int
   tags:
     description: Service tags.
@@ -176,12 +178,28 @@ from ansible_collections.dockyard.discovery.plugins.module_utils._agent_service 
 )
 from ansible_collections.dockyard.discovery.plugins.module_utils._consul_errors import ConsulNotFound
 from ansible_collections.dockyard.discovery.plugins.module_utils._consul_module import ConsulModule
+from ansible_collections.dockyard.discovery.plugins.module_utils._consul_validate import check_name
 
 
 def apply_service(consul: ConsulModule) -> dict:
     params = consul.params
     client = consul.client
     service_id = params["id"] or params["name"]
+    # Validated before the agent is read, in check mode too: what the real run refuses, check mode refuses.
+    check_name("service", params["name"])
+    check_name("service ID", service_id)
+    body = None
+    if params["state"] == "present":
+        body = registration_body(
+            params["name"],
+            service_id,
+            params["service_address"],
+            params["service_port"],
+            params["tags"],
+            params["meta"],
+            params["enable_tag_override"],
+            params["checks"],
+        )
     before = current_view(client.agent_services().get(service_id), client.agent_checks())
 
     if params["state"] == "absent":
@@ -193,16 +211,6 @@ def apply_service(consul: ConsulModule) -> dict:
                 pass  # deregistered by someone else since it was read: the wanted state
         return _result(consul, changed, before, None)
 
-    body = registration_body(
-        params["name"],
-        service_id,
-        params["service_address"],
-        params["service_port"],
-        params["tags"],
-        params["meta"],
-        params["enable_tag_override"],
-        params["checks"],
-    )
     after = desired_view(body)
     changed = before != after
     if changed and not consul.check_mode:

@@ -13,6 +13,8 @@ description:
     modify index still equals O(cas) (V(0) means only if the key does not exist yet).
   - O(operation=delete) deletes a key, or with O(recurse=true) every key under a prefix. A prefix is a plain
     string prefix, so C(app) also matches C(apple); end it with C(/) to stay inside a folder.
+    An empty O(key) is refused for O(operation=delete), in check mode too: with O(recurse=true) it would
+    delete every key of the datacenter.
   - Keys are relative paths such as C(app/config). A leading C(/), an empty segment (C(//)),
     a C(.) or C(..) segment or a control character is rejected before anything is sent.
 author: dockyard.discovery contributors (@dockyard)
@@ -30,7 +32,7 @@ options:
     description: Value to write; required with O(operation=put).
     type: str
   flags:
-    description: Opaque unsigned integer stored with the key.
+    description: Opaque unsigned 64-bit integer stored with the key (V(0) to V(18446744073709551615)).
     type: int
   cas:
     description:
@@ -81,13 +83,15 @@ EXAMPLES = r"""
 
 - name: Read a tree
   dockyard.discovery.kv:
-    key: app/config
+    key: app/config/
     recurse: true
   register: config
 
+# The trailing / keeps the delete inside the folder: the prefix app/config would also delete
+# app/configuration-backup.
 - name: Delete the tree
   dockyard.discovery.kv:
-    key: app/config
+    key: app/config/
     recurse: true
     operation: delete
 """
@@ -122,22 +126,45 @@ from ansible_collections.dockyard.discovery.plugins.module_utils._consul_errors 
 )
 from ansible_collections.dockyard.discovery.plugins.module_utils._consul_module import ConsulModule
 from ansible_collections.dockyard.discovery.plugins.module_utils._consul_results import KVEntry
+from ansible_collections.dockyard.discovery.plugins.module_utils._consul_validate import (
+    check_index,
+    check_kv_flags,
+    check_kv_key,
+)
 
 
 def _tree(entries) -> dict:
     return {e.key: e.value for e in entries}
 
 
+def validate(params: dict) -> None:
+    """Everything the client's write or delete would refuse, refused before the key is read.
+
+    Check mode never writes, so without this it would predict a change the real run refuses:
+    a recursive delete of the empty prefix (every key of the datacenter) above all.
+    """
+    key, operation, recurse = params["key"], params["operation"], params["recurse"]
+    if operation != "get":
+        check_kv_key(key)
+    if recurse and params["cas"] is not None:
+        raise ConsulInvalidArgument("cas works on one key; it cannot be combined with recurse=true.")
+    if recurse and operation == "put":
+        raise ConsulInvalidArgument("operation=put writes one key; recurse=true works with operation=get or delete.")
+    if params["cas"] is not None:
+        check_index(params["cas"])
+    if params["flags"] is not None:
+        check_kv_flags(params["flags"])
+
+
 def apply_kv(consul: ConsulModule) -> dict:
     params = consul.params
+    validate(params)
     client = consul.client
     key, operation, recurse = params["key"], params["operation"], params["recurse"]
     blocking = {"index": params["index"], "wait": params["wait"]} if operation == "get" else {}
     index, current = client.kv_get(key, recurse=recurse, datacenter=params["datacenter"], **blocking)
 
     if recurse:
-        if params["cas"] is not None:
-            raise ConsulInvalidArgument("cas works on one key; it cannot be combined with recurse=true.")
         return _apply_tree(consul, key, operation, index, current)
 
     found = current is not None
@@ -177,8 +204,6 @@ def apply_kv(consul: ConsulModule) -> dict:
 
 
 def _apply_tree(consul: ConsulModule, key: str, operation: str, index: int, entries: list) -> dict:
-    if operation == "put":
-        raise ConsulInvalidArgument("operation=put writes one key; recurse=true works with operation=get or delete.")
     changed = operation == "delete" and bool(entries)
     if changed and not consul.check_mode:
         consul.client.kv_delete(key, recurse=True, datacenter=consul.params["datacenter"])

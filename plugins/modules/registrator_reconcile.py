@@ -117,7 +117,7 @@ import socket
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.dockyard.discovery.plugins.module_utils._consul_errors import ConsulError, ConsulNotFound
+from ansible_collections.dockyard.discovery.plugins.module_utils._consul_errors import ConsulNotFound
 from ansible_collections.dockyard.discovery.plugins.module_utils._consul_module import ConsulModule
 from ansible_collections.dockyard.discovery.plugins.module_utils._docker_api import (
     DOCKER_IMPORT_ERROR,
@@ -138,15 +138,16 @@ from ansible_collections.dockyard.discovery.plugins.module_utils._registrator_ru
 
 
 def running_containers(docker_host: str) -> list:
-    """`docker inspect` of every running container."""
+    """`docker inspect` of every running container. Raises DockerUnavailable, which main() reports
+    as error=docker_unavailable: a Docker failure is not the agent's."""
     try:
         api = connect(docker_host)
         inspected = (api.inspect_container(summary["Id"]) for summary in api.containers())
         # None: removed between the listing and the inspection
         return [inspect for inspect in inspected if inspect is not None]
     except DockerUnavailable as error:
-        # a ConsulError, so that ConsulModule.run fails the task with it as it does with the agent's errors
-        raise ConsulError(f"listing containers failed: {error.message}.") from None
+        error.message = f"listing the running containers failed: {error.message}."
+        raise
 
 
 def reconcile(consul: ConsulModule) -> dict:
@@ -212,7 +213,7 @@ def main():
     )
     if DOCKER_IMPORT_ERROR is not None:
         consul.module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR)
-    consul.run(reconcile)
+    consul.run(reconcile, errors=(DockerUnavailable,))
 
 
 if __name__ == "__main__":

@@ -40,7 +40,8 @@ _MAX_CLIENTS = 8
 
 
 def client_for(plugin, error_class=AnsibleError) -> ConsulClient:
-    """A client from the plugin's connection options (task/term > vars > env > ini > Consul CLI env)."""
+    """A client from the plugin's connection options: get_option (keyword or source option > variable
+    > ansible.cfg) > the Consul CLI environment > default, as in _consul_options."""
     if CONSUL_IMPORT_ERROR is not None:
         raise error_class(
             f"{plugin.ansible_name or 'this plugin'} needs the Python library {REQUIREMENT} on the controller."
@@ -51,6 +52,7 @@ def client_for(plugin, error_class=AnsibleError) -> ConsulClient:
         client = _CLIENTS.get(options)
         if client is None:
             if len(_CLIENTS) >= _MAX_CLIENTS:
-                _CLIENTS.pop(next(iter(_CLIENTS)))
+                # Closed, not just dropped: its keep-alive socket would stay open until the process ends.
+                _CLIENTS.pop(next(iter(_CLIENTS))).close()
             client = _CLIENTS[options] = ConsulClient(options)
         return client

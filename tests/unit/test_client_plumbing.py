@@ -79,7 +79,9 @@ def test_an_unreadable_ca_file_fails_as_tls_with_the_path():
     client = ConsulClient(ConnectionOptions(host="127.0.0.1", port=9, scheme="https", ca_path="/nonexistent/ca.pem"))
     with pytest.raises(errors.ConsulTLSError) as failed:
         client.datacenters()
-    assert "cannot load the TLS files /nonexistent/ca.pem: No such file or directory)" in failed.value.message
+    assert "cannot load the TLS files for Consul at https://127.0.0.1:9: CA file /nonexistent/ca.pem: no such file" in (
+        failed.value.message
+    )
 
 
 def test_unknown_exceptions_pass_through(client):
@@ -91,6 +93,6 @@ def test_blocking_arguments(client):
     assert client._blocking(None, "30s") == ({}, None)
     assert client._blocking(7, "30s") == ({"index": 7, "wait": "30s"}, 30)
     assert client._blocking(7, "500ms") == ({"index": 7, "wait": "500ms"}, 0.5)
-    assert client._blocking(7, None) == ({"index": 7, "wait": "300s"}, 300)
+    assert client._blocking(7, None) == ({"index": 7, "wait": "5m"}, 300)
     with pytest.raises(errors.ConsulInvalidArgument):
         client._blocking("x", "1s")

@@ -104,7 +104,7 @@ def test_refused_connection_raises_oserror():
 
 def test_an_unreadable_ca_file_is_a_tls_error_naming_the_file():
     http = KeepAliveHTTP("127.0.0.1", 9, scheme="https", verify="/nonexistent/ca.pem", timeout=2)
-    with pytest.raises(ssl.SSLError, match="cannot load the TLS files /nonexistent/ca.pem: No such file"):
+    with pytest.raises(ssl.SSLError, match="cannot load the TLS files: CA file /nonexistent/ca.pem: no such file"):
         http.get(lambda r: r, "/v1/status/leader")
 
 

@@ -24,6 +24,7 @@ import warnings
 from contextlib import contextmanager
 
 from ansible_collections.dockyard.discovery.plugins.module_utils._consul_errors import (
+    ConsulBadRequest,
     ConsulConnectionError,
     ConsulError,
     ConsulInvalidArgument,
@@ -165,7 +166,7 @@ def _checked(response):
         return response
     body = (response.body or "").strip() if isinstance(response.body, str) else ""
     if response.code == 400 and _HTTP_TO_HTTPS in body:
-        raise _NotConsulAnswer(f"HTTP 400 ({body}): that port speaks HTTPS; use scheme https", 400)
+        raise _NotConsulAnswer(body, 400)
     server = response.headers.get("Server") if response.headers is not None else None
     by = f" from {server!r}" if server else ""
     raise _NotConsulAnswer(f"it answered HTTP {response.code}{by} without any of Consul's X-Consul-* headers")
@@ -280,6 +281,13 @@ class ConsulClient:
         base = self.base_url
         if isinstance(exc, ConsulError):
             return exc
+        if isinstance(exc, _NotConsulAnswer) and exc.status == 400:
+            # Most likely Consul itself, on its HTTPS port: not "not Consul", the wrong scheme.
+            return ConsulBadRequest(
+                f"{action} failed: the server at {base} answered HTTP 400 ({exc.detail}): it speaks HTTPS. "
+                "Set scheme to https (or https:// in CONSUL_HTTP_ADDR, or CONSUL_HTTP_SSL=true).",
+                400,
+            )
         if isinstance(exc, _NotConsulAnswer):
             return ConsulNotConsul(
                 f"{action} failed: the server at {base} is not a Consul agent: {exc.detail}. "

@@ -520,3 +520,18 @@ def test_no_assertion_on_a_wait_for_result():
                 if isinstance(test, ast.Call) and getattr(test.func, "id", None) == "wait_for":
                     offenders.append(f"{path.relative_to(REPO)}:{node.lineno}")
     assert offenders == []
+
+
+def test_plain_http_to_an_https_port_says_use_https():
+    """Go's TLS listener answers plain HTTP with a 400 and no Consul header: the wrong scheme, not a foreign server."""
+    from ansible_collections.dockyard.discovery.plugins.module_utils._consul_client import _checked
+
+    class Response:
+        code, headers, body = 400, {}, "Client sent an HTTP request to an HTTPS server.\n"
+
+    client = client_at(8501)
+    with pytest.raises(Exception) as raised:
+        _checked(Response())
+    error = client._translate(raised.value, "listing datacenters")
+    assert isinstance(error, errors.ConsulBadRequest) and error.status == 400
+    assert "answered HTTP 400" in error.message and "Set scheme to https" in error.message

@@ -23,6 +23,8 @@ import traceback
 import warnings
 from contextlib import contextmanager
 
+from ansible_collections.dockyard.discovery.plugins.module_utils._consul_acl import ACLEndpoints
+from ansible_collections.dockyard.discovery.plugins.module_utils._consul_agent_admin import AgentAdminEndpoints
 from ansible_collections.dockyard.discovery.plugins.module_utils._consul_errors import (
     ConsulBadRequest,
     ConsulConnectionError,
@@ -255,8 +257,11 @@ def _root_cause(exc: BaseException) -> str:
     return text
 
 
-class ConsulClient:
-    """Typed, error-translated access to one Consul agent's HTTP API."""
+class ConsulClient(ACLEndpoints, AgentAdminEndpoints):
+    """Typed, error-translated access to one Consul agent's HTTP API.
+
+    The ACL, agent-token, keyring, session and check endpoints come from the mixins.
+    """
 
     def __init__(self, options: ConnectionOptions | None = None):
         if consul is None:

@@ -3,6 +3,8 @@
 """acl_bootstrap, acl_policy, acl_token: create, update, no-op, delete, check mode, diff, bad input.
 
 Against real Consul agents with deny-by-default ACLs, over HTTP and HTTPS; raw HTTP is the reference.
+Most runs call the module directly (run_module_direct); the ansible CLI runs the bootstrap, whose
+secret Ansible must mask, and one policy lifecycle end to end.
 """
 
 import time
@@ -10,7 +12,7 @@ import urllib.error
 import uuid
 
 import pytest
-from conftest import assert_clean_failure, run_module
+from conftest import assert_clean_failure, limited_token, run_module, run_module_direct
 from consul_agent import ConsulAgent
 
 RULES = 'key_prefix "aclt/" {\n  policy = "read"\n}\n'
@@ -36,24 +38,17 @@ def raw_token(agent, accessor):
 
 
 def policy(agent, name, check=False, **options):
-    return run_module("acl_policy", {**agent.connection(), "name": name, **options}, check=check, diff=True)
+    return run_module_direct("acl_policy", {**agent.connection(), "name": name, **options}, check=check, diff=True)
 
 
 def token(agent, name, check=False, **options):
-    return run_module("acl_token", {**agent.connection(), "name": name, **options}, check=check, diff=True)
+    return run_module_direct("acl_token", {**agent.connection(), "name": name, **options}, check=check, diff=True)
 
 
 @pytest.fixture(params=["acl_agent", "acl_tls_agent"])
 def secured(request):
     """Each test once over HTTP and once over HTTPS with a CA to verify."""
     return request.getfixturevalue(request.param)
-
-
-def limited_token(agent, rules: str) -> str:
-    """The secret of a new token that can do only `rules`."""
-    name = f"limited-{uuid.uuid4().hex[:8]}"
-    agent.http("PUT", "/v1/acl/policy", {"Name": name, "Rules": rules})
-    return agent.http("PUT", "/v1/acl/token", {"Policies": [{"Name": name}]})["SecretID"]
 
 
 # --- acl_bootstrap ------------------------------------------------------------------------
@@ -101,14 +96,14 @@ def test_bootstrap_check_mode_then_real_then_again(fresh_acl_agent):
 def test_bootstrap_with_another_secret_says_so(acl_agent):
     run = run_module("acl_bootstrap", {**acl_agent.connection(), "bootstrap_secret": str(uuid.uuid4())})
     assert_clean_failure(run, "bootstrapped with another token")
-    run = run_module("acl_bootstrap", {**acl_agent.connection(), "bootstrap_secret": "not-a-uuid"})
+    run = run_module_direct("acl_bootstrap", {**acl_agent.connection(), "bootstrap_secret": "not-a-uuid"})
     assert_clean_failure(run, "bootstrap_secret", "is not a UUID")
 
 
 def test_bootstrap_secret_of_a_token_that_is_not_management(acl_agent):
     secret = limited_token(acl_agent, 'key_prefix "x/" { policy = "read" }')
     for check in (True, False):
-        run = run_module("acl_bootstrap", {**acl_agent.connection(), "bootstrap_secret": secret}, check=check)
+        run = run_module_direct("acl_bootstrap", {**acl_agent.connection(), "bootstrap_secret": secret}, check=check)
         assert_clean_failure(run, "not a management token")
 
 
@@ -146,6 +141,18 @@ def test_policy_lifecycle(secured):
     assert policy(secured, name, state="absent").result["changed"] is False
 
 
+def test_policy_through_the_ansible_cli(acl_tls_agent):
+    """The same module as a user runs it: --check --diff, then for real, then again."""
+    args = {**acl_tls_agent.connection(), "name": "aclt-cli", "rules": RULES}
+    checked = run_module("acl_policy", args, check=True, diff=True)
+    assert checked.result["changed"] is True and raw_policy(acl_tls_agent, "aclt-cli") is None
+    assert checked.result["diff"]["after"]["rules"] == RULES
+    assert run_module("acl_policy", args).result["changed"] is True
+    assert raw_policy(acl_tls_agent, "aclt-cli")["Rules"] == RULES
+    assert run_module("acl_policy", args, check=True, diff=True).result["changed"] is False
+    acl_tls_agent.http("DELETE", f"/v1/acl/policy/{raw_policy(acl_tls_agent, 'aclt-cli')['ID']}")
+
+
 def test_policy_bad_input(acl_agent):
     for check in (True, False):
         assert_clean_failure(policy(acl_agent, "aclt-norules", check=check), "does not exist yet", "rules")
@@ -160,7 +167,7 @@ def test_policy_bad_input(acl_agent):
 def test_policy_with_a_token_that_may_not_write_acls(acl_agent):
     reader = limited_token(acl_agent, 'acl = "read"')
     for check in (True, False):
-        run = run_module(
+        run = run_module_direct(
             "acl_policy",
             {**acl_agent.connection(), "token": reader, "name": "aclt-denied", "rules": RULES},
             check=check,
@@ -170,7 +177,9 @@ def test_policy_with_a_token_that_may_not_write_acls(acl_agent):
         else:
             assert_clean_failure(run, "denied access (HTTP 403, ACL)")
     nobody = limited_token(acl_agent, 'key_prefix "x/" { policy = "read" }')
-    run = run_module("acl_policy", {**acl_agent.connection(), "token": nobody, "name": "aclt-denied", "rules": RULES})
+    run = run_module_direct(
+        "acl_policy", {**acl_agent.connection(), "token": nobody, "name": "aclt-denied", "rules": RULES}
+    )
     assert_clean_failure(run, "HTTP 403")
     assert raw_policy(acl_agent, "aclt-denied") is None
 
@@ -234,9 +243,11 @@ def test_token_bad_input(with_policies):
         assert_clean_failure(token(agent, "dc1/aclt-bare", check=check), "at least one policy")
         both = token(agent, "dc1/aclt-x", check=check, policies=[{"name": "aclt-one", "id": str(uuid.uuid4())}])
         assert_clean_failure(both, "exactly one of name or id")
-    bad_id = run_module("acl_token", {**agent.connection(), "accessor_id": "nope", "policies": [{"name": "aclt-one"}]})
+    bad_id = run_module_direct(
+        "acl_token", {**agent.connection(), "accessor_id": "nope", "policies": [{"name": "aclt-one"}]}
+    )
     assert_clean_failure(bad_id, "is not a UUID")
-    mismatch = run_module(
+    mismatch = run_module_direct(
         "acl_token", {**agent.connection(), "name": "a", "accessor_id": str(uuid.uuid4()), "policies": []}
     )
     assert_clean_failure(mismatch, "not the one derived from name")
@@ -259,10 +270,10 @@ def test_anonymous_token_links_and_unlinks(with_policies):
     agent = with_policies
     anonymous = "00000000-0000-0000-0000-000000000002"
     args = {**agent.connection(), "accessor_id": anonymous}
-    linked = run_module("acl_token", {**args, "policies": [{"name": "aclt-one"}]}, diff=True)
+    linked = run_module_direct("acl_token", {**args, "policies": [{"name": "aclt-one"}]}, diff=True)
     assert linked.result["changed"] is True
     stored = raw_token(agent, anonymous)
     assert [p["Name"] for p in stored["Policies"]] == ["aclt-one"] and stored["Description"] == "Anonymous Token"
-    assert run_module("acl_token", {**args, "policies": [{"name": "aclt-one"}]}).result["changed"] is False
-    unlinked = run_module("acl_token", {**args, "policies": []})
+    assert run_module_direct("acl_token", {**args, "policies": [{"name": "aclt-one"}]}).result["changed"] is False
+    unlinked = run_module_direct("acl_token", {**args, "policies": []})
     assert unlinked.result["changed"] is True and not raw_token(agent, anonymous).get("Policies")

@@ -7,9 +7,8 @@ import json
 import os
 
 import pytest
-from conftest import assert_clean_failure, run_module
+from conftest import assert_clean_failure, limited_token, run_module_direct
 from consul_agent import ConsulAgent
-from test_acl_modules import limited_token
 
 
 def gossip_key(seed: int) -> str:
@@ -32,7 +31,7 @@ def persisted(agent) -> dict:
 
 
 def agent_token(agent, tokens, check=False, **extra):
-    return run_module("agent_token", {**agent.connection(), "tokens": tokens, **extra}, check=check, diff=True)
+    return run_module_direct("agent_token", {**agent.connection(), "tokens": tokens, **extra}, check=check, diff=True)
 
 
 @pytest.mark.parametrize("name", ["acl_agent", "acl_tls_agent"])
@@ -67,7 +66,7 @@ def test_agent_token_bad_input(acl_agent):
         assert_clean_failure(wrong, "unknown agent token type(s) master")
     assert persisted(acl_agent) == before
     nobody = limited_token(acl_agent, 'key_prefix "x/" { policy = "read" }')
-    denied = run_module(
+    denied = run_module_direct(
         "agent_token", {**acl_agent.connection(), "token": nobody, "tokens": {"dns": nobody}, "tokens_file": path}
     )
     assert_clean_failure(denied, "HTTP 403")
@@ -91,7 +90,7 @@ def raw_keyring(agent) -> tuple:
 
 
 def keyring(agent, key, check=False, **options):
-    return run_module("keyring", {**agent.connection(), "key": key, **options}, check=check, diff=True)
+    return run_module_direct("keyring", {**agent.connection(), "key": key, **options}, check=check, diff=True)
 
 
 def test_keyring_install_rotate_remove(encrypted_agent):
@@ -126,5 +125,5 @@ def test_keyring_bad_input(encrypted_agent, acl_agent):
         assert_clean_failure(keyring(encrypted_agent, gossip_key(3), check=check, exclusive=True), "state=primary")
     assert_clean_failure(keyring(acl_agent, gossip_key(3)), "Gossip encryption is off")
     nobody = limited_token(encrypted_agent, 'key_prefix "x/" { policy = "read" }')
-    denied = run_module("keyring", {**encrypted_agent.connection(), "token": nobody, "key": gossip_key(3)})
+    denied = run_module_direct("keyring", {**encrypted_agent.connection(), "token": nobody, "key": gossip_key(3)})
     assert_clean_failure(denied, "HTTP 403")

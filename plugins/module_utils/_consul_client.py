@@ -565,18 +565,29 @@ class ConsulClient(ACLEndpoints, AgentAdminEndpoints):
         entry = self._shaped(data, dict, action, optional=True)
         return Indexed(parse_index(raw_index), KVEntry.from_api(entry) if entry else None)
 
-    def kv_put(self, key: str, value: str, cas: int | None = None, flags: int | None = None, datacenter=None) -> bool:
-        """Write a key. With `cas`, only if its ModifyIndex still equals cas (0: only if absent).
+    def kv_put(
+        self,
+        key: str,
+        value: str,
+        cas: int | None = None,
+        flags: int | None = None,
+        datacenter=None,
+        acquire: str | None = None,
+        release: str | None = None,
+    ) -> bool:
+        """Write a key. With `cas`, only if its ModifyIndex still equals cas (0: only if absent);
+        with `acquire` or `release`, take or give back the key's lock for that session.
 
-        Returns False when the cas check failed, True otherwise.
+        Returns False when the cas check or the lock acquisition failed, True otherwise.
         """
         check_kv_key(key)
         if cas is not None:
             cas = check_index(cas)
         if flags is not None:
             flags = check_kv_flags(flags)
+        lock = {"acquire": acquire} if acquire else {"release": release} if release else {}
         with self._calling(f"writing key {key!r}"):
-            return bool(self._api.kv.put(key, value, cas=cas, flags=flags, dc=datacenter))
+            return bool(self._api.kv.put(key, value, cas=cas, flags=flags, dc=datacenter, **lock))
 
     def kv_delete(self, key: str, recurse: bool = False, cas: int | None = None, datacenter=None) -> bool:
         # An empty key is refused with recurse too: that would delete every key of the datacenter.

@@ -15,6 +15,9 @@ description:
     string prefix, so C(app) also matches C(apple); end it with C(/) to stay inside a folder.
     An empty O(key) is refused for O(operation=delete), in check mode too: with O(recurse=true) it would
     delete every key of the datacenter.
+  - O(operation=acquire) takes the key's lock for O(session) (writing O(value) if given), and
+    O(operation=release) gives it back: with M(dockyard.discovery.session), a lock or a leader election.
+    A key locked by another session is not an error: RV(acquired) is V(false) and nothing changes.
   - Keys are relative paths such as C(app/config). A leading C(/), an empty segment (C(//)),
     a C(.) or C(..) segment or a control character is rejected before anything is sent.
 author: dockyard.discovery contributors (@dockyard)
@@ -26,10 +29,16 @@ options:
   operation:
     description: What to do with the key. V(put) and V(delete) are idempotent.
     type: str
-    choices: [get, put, delete]
+    choices: [get, put, delete, acquire, release]
     default: get
   value:
-    description: Value to write; required with O(operation=put).
+    description:
+      - Value to write; required with O(operation=put).
+      - With O(operation=acquire) or O(operation=release), the value written with the lock; the key's
+        current value (or an empty one) when not set.
+    type: str
+  session:
+    description: The session (its ID) that takes or gives back the lock; required with O(operation=acquire) and O(operation=release).
     type: str
   flags:
     description: Opaque unsigned 64-bit integer stored with the key (V(0) to V(18446744073709551615)).
@@ -87,6 +96,27 @@ EXAMPLES = r"""
     recurse: true
   register: config
 
+- name: A session for the deploy lock
+  dockyard.discovery.session:
+    name: deploy-lock
+    ttl: 10m
+  register: deploy_session
+
+- name: Take the deploy lock, unless another deploy holds it
+  dockyard.discovery.kv:
+    key: locks/deploy
+    value: "{{ inventory_hostname }}"
+    operation: acquire
+    session: "{{ deploy_session.session_id }}"
+  register: deploy_lock
+
+- name: Give it back
+  dockyard.discovery.kv:
+    key: locks/deploy
+    operation: release
+    session: "{{ deploy_session.session_id }}"
+  when: deploy_lock.acquired
+
 # The trailing / keeps the delete inside the folder: the prefix app/config would also delete
 # app/configuration-backup.
 - name: Delete the tree
@@ -97,6 +127,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+acquired:
+  description: With O(operation=acquire), whether O(session) holds the key's lock after the task.
+  returned: when O(operation=acquire)
+  type: bool
+holder:
+  description: With O(operation=acquire), the session holding the lock when it is another one.
+  returned: when O(operation=acquire) and another session holds the lock
+  type: str
 found:
   description: Whether the key (or any key under the prefix) existed before the task.
   returned: success
@@ -130,6 +168,7 @@ from ansible_collections.dockyard.discovery.plugins.module_utils._consul_validat
     check_index,
     check_kv_flags,
     check_kv_key,
+    check_name,
 )
 
 
@@ -148,8 +187,14 @@ def validate(params: dict) -> None:
         check_kv_key(key)
     if recurse and params["cas"] is not None:
         raise ConsulInvalidArgument("cas works on one key; it cannot be combined with recurse=true.")
-    if recurse and operation == "put":
-        raise ConsulInvalidArgument("operation=put writes one key; recurse=true works with operation=get or delete.")
+    if recurse and operation in ("put", "acquire", "release"):
+        raise ConsulInvalidArgument(
+            f"operation={operation} works on one key; recurse=true works with operation=get or delete."
+        )
+    if operation in ("acquire", "release"):
+        check_name("session ID", params["session"])
+        if params["cas"] is not None:
+            raise ConsulInvalidArgument(f"cas cannot be combined with operation={operation}.")
     if params["cas"] is not None:
         check_index(params["cas"])
     if params["flags"] is not None:
@@ -166,6 +211,8 @@ def apply_kv(consul: ConsulModule) -> dict:
 
     if recurse:
         return _apply_tree(consul, key, operation, index, current)
+    if operation in ("acquire", "release"):
+        return _apply_lock(consul, key, operation, index, current)
 
     found = current is not None
     after = current
@@ -203,6 +250,42 @@ def apply_kv(consul: ConsulModule) -> dict:
     return result
 
 
+def _apply_lock(consul: ConsulModule, key: str, operation: str, index: int, current: KVEntry | None) -> dict:
+    params, client = consul.params, consul.client
+    session = params["session"]
+    # Looked up in check mode too: an unknown or expired session fails both runs alike.
+    if client.session_info(session, datacenter=params["datacenter"]) is None:
+        raise ConsulInvalidArgument(f"session {session!r} does not exist (it expired or was destroyed).")
+    value = params["value"] if params["value"] is not None else (current.value if current and current.value else "")
+    held_by = current.session if current else ""
+    result = {"found": current is not None, "index": index}
+    if operation == "acquire":
+        if held_by and held_by != session:
+            return {**result, "changed": False, "acquired": False, "holder": held_by, "value": current.value}
+        changed = held_by != session or (current.value or "") != value
+        acquired = True
+        if changed and not consul.check_mode:
+            acquired = client.kv_put(key, value, acquire=session, datacenter=params["datacenter"])
+            changed = acquired  # Consul refuses while the lock delay of a released lock runs
+        result.update(acquired=acquired)
+    else:
+        changed = held_by == session
+        if changed and not consul.check_mode:
+            client.kv_put(key, value, release=session, datacenter=params["datacenter"])
+    after_session = session if (operation == "acquire" and result.get("acquired")) else ("" if changed else held_by)
+    after = KVEntry(key=key, value=value if changed else (current.value if current else None), session=after_session)
+    if not consul.check_mode and changed:
+        index, after = client.kv_get(key, datacenter=params["datacenter"])
+    result.update(changed=changed, value=after.value if after else None, entry=after.to_dict() if after else None)
+    if consul.diff_mode:
+
+        def view(entry):
+            return {key: {"value": entry.value, "session": entry.session}} if entry else {}
+
+        result["diff"] = {"before": view(current), "after": view(after)}
+    return result
+
+
 def _apply_tree(consul: ConsulModule, key: str, operation: str, index: int, entries: list) -> dict:
     changed = operation == "delete" and bool(entries)
     if changed and not consul.check_mode:
@@ -234,15 +317,24 @@ def main():
     consul = ConsulModule(
         argument_spec={
             "key": {"type": "str", "required": True, "no_log": False},
-            "operation": {"type": "str", "choices": ["get", "put", "delete"], "default": "get"},
+            "operation": {
+                "type": "str",
+                "choices": ["get", "put", "delete", "acquire", "release"],
+                "default": "get",
+            },
             "value": {"type": "str"},
+            "session": {"type": "str"},
             "flags": {"type": "int"},
             "cas": {"type": "int"},
             "recurse": {"type": "bool", "default": False},
             "index": {"type": "int"},
             "wait": {"type": "str", "default": "5m"},
         },
-        required_if=[("operation", "put", ["value"])],
+        required_if=[
+            ("operation", "put", ["value"]),
+            ("operation", "acquire", ["session"]),
+            ("operation", "release", ["session"]),
+        ],
         supports_check_mode=True,
     )
     consul.run(apply_kv)

@@ -31,6 +31,10 @@ attributes:
     support: none
   platform:
     platforms: posix
+  action_group:
+    description: Part of the action group C(dockyard.discovery.consul), for O(ignore:module_defaults).
+    support: full
+    membership: [dockyard.discovery.consul]
 requirements:
   - python-consul2 or py-consul
 notes:

@@ -13,7 +13,7 @@ description:
     explicitly, or give O(name) and the module derives it (the same UUID as C({{ name | to_uuid }})).
   - An existing token keeps its secret; its description, policies, roles and identities are brought
     in line. Options left unset are not managed.
-  - Policies and roles are looked up before anything is written, in check mode too: an unknown one
+  - Policies and roles are looked up before anything is written, in check mode too; an unknown one
     fails the task and changes nothing.
   - The secret is returned only with O(return_secret=true). Use C(no_log) on such a task.
   - The options follow community.general's C(consul_token) where they exist.

@@ -10,7 +10,7 @@ version_added: 0.3.0
 description:
   - Sets one or more of the agent's own tokens through C(/v1/agent/token/<type>), the API that
     C(consul acl set-agent-token) uses.
-  - Each token is checked with Consul first (in check mode too): a secret Consul does not know
+  - Each token is checked with Consul first (in check mode too); a secret Consul does not know
     fails the task before the agent gets it, since an agent with an unknown token cannot
     register itself.
   - The agent API does not say which tokens an agent holds. With O(tokens_file), the agent's

@@ -12,7 +12,7 @@ description:
     through C(/v1/operator/keyring), the API of C(consul keyring).
   - O(state=present) installs O(key) on every agent. O(state=primary) installs it and makes it the
     key agents encrypt with. O(state=absent) removes it.
-  - A key rotation is O(state=primary) with O(exclusive=true): the new key is installed everywhere,
+  - A key rotation is O(state=primary) with O(exclusive=true); the new key is installed everywhere,
     made primary, and only then the old keys are removed, so that no agent loses contact.
   - A key counts as installed or primary only when every agent of every pool reports it.
   - Keys are secrets: results and diffs name them by fingerprint (the first 16 hex digits of their SHA-256).

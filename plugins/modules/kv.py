@@ -13,11 +13,11 @@ description:
     modify index still equals O(cas) (V(0) means only if the key does not exist yet).
   - O(operation=delete) deletes a key, or with O(recurse=true) every key under a prefix. A prefix is a plain
     string prefix, so C(app) also matches C(apple); end it with C(/) to stay inside a folder.
-    An empty O(key) is refused for O(operation=delete), in check mode too: with O(recurse=true) it would
+    An empty O(key) is refused for O(operation=delete), in check mode too, since with O(recurse=true) it would
     delete every key of the datacenter.
   - O(operation=acquire) takes the key's lock for O(session) (writing O(value) if given), and
-    O(operation=release) gives it back: with M(dockyard.discovery.session), a lock or a leader election.
-    A key locked by another session is not an error: RV(acquired) is V(false) and nothing changes.
+    O(operation=release) gives it back; together with M(dockyard.discovery.session) that makes a lock or a leader election.
+    A key locked by another session is not an error; RV(acquired) is V(false) and nothing changes.
   - Keys are relative paths such as C(app/config). A leading C(/), an empty segment (C(//)),
     a C(.) or C(..) segment or a control character is rejected before anything is sent.
 author: dockyard.discovery contributors (@dockyard)

@@ -65,16 +65,18 @@ actions:
   returned: always
   type: list
   elements: str
-  sample: [install sha256:6c1f0e9b2a3d4c5e, use sha256:6c1f0e9b2a3d4c5e, remove sha256:0f9e8d7c6b5a4e3d]
+  sample: ["install sha256:6c1f0e9b2a3d4c5e", "use sha256:6c1f0e9b2a3d4c5e", "remove sha256:0f9e8d7c6b5a4e3d"]
 keys:
   description: Fingerprints of the keys installed on every agent after the task.
   returned: always
   type: list
   elements: str
+  sample: ["sha256:6c1f0e9b2a3d4c5e"]
 primary:
   description: Fingerprint of the key that is primary on every agent after the task, if one is.
   returned: always
   type: str
+  sample: "sha256:6c1f0e9b2a3d4c5e"
 """
 
 import base64

@@ -15,7 +15,7 @@ description:
   - A key rotation is O(state=primary) with O(exclusive=true); the new key is installed everywhere,
     made primary, and only then the old keys are removed, so that no agent loses contact.
   - A key counts as installed or primary only when every agent of every pool reports it.
-  - Keys are secrets: results and diffs name them by fingerprint (the first 16 hex digits of their SHA-256).
+  - Keys are secrets; results and diffs name them by fingerprint (the first 16 hex digits of their SHA-256).
 author: dockyard.discovery contributors (@dockyard)
 options:
   key:

@@ -155,6 +155,8 @@ from ansible_collections.dockyard.discovery.plugins.module_utils._registrator_he
 )
 
 POLL_INTERVAL = 0.5
+# Extra polls (of POLL_INTERVAL) for the log lines of a run Docker has already seen exit.
+LATE_LOG_POLLS = 4
 # registrator exits on SIGTERM at once; this only bounds a wedged one.
 STOP_TIMEOUT = 10
 
@@ -164,13 +166,20 @@ def watch(api, settings: WaitSettings, sleep=time.sleep, monotonic=time.monotoni
     begin = monotonic()
     first = current = api.inspect_container(settings.name)
     verdict = None
-    for poll in range(max_polls(settings, POLL_INTERVAL)):
+    silent_failures = 0
+    for poll in range(max_polls(settings, POLL_INTERVAL) + LATE_LOG_POLLS):
         if poll:
             sleep(POLL_INTERVAL)
             current = api.inspect_container(settings.name)
         log_text = api.logs(settings.name, since=logs_since(first)) if first and current else ""
         observation = Observation(first, current, log_text, now=time_ns(), elapsed=monotonic() - begin)
         verdict = assess(settings, observation)
+        # Docker copies a run's output into the container log after it has noted the exit; on a
+        # busy host the exit can be seen first. A failure with no line yet gets a few more polls
+        # for registrator's own message.
+        if verdict.state == FAILED and current and not verdict.logged and silent_failures < LATE_LOG_POLLS:
+            silent_failures += 1
+            continue
         if verdict.state != WAITING:
             return verdict, current
     return gave_up(settings, verdict), current

@@ -6,7 +6,7 @@ import urllib.error
 import uuid
 
 import pytest
-from conftest import assert_clean_failure, limited_token, run_module
+from conftest import assert_clean_failure, limited_token, run_module_direct
 
 RULES = 'key_prefix "rolet/" {\n  policy = "read"\n}\n'
 
@@ -40,7 +40,7 @@ def raw_role(agent, name):
 
 
 def role(agent, name, check=False, **options):
-    return run_module("acl_role", {**agent.connection(), "name": name, **options}, check=check, diff=True)
+    return run_module_direct("acl_role", {**agent.connection(), "name": name, **options}, check=check, diff=True)
 
 
 def test_role_lifecycle(secured):
@@ -129,16 +129,16 @@ def test_role_with_a_token_that_may_not_write_acls(acl_agent):
         agent.http("PUT", "/v1/acl/policy", {"Name": "rolet-one", "Rules": RULES})
     reader = limited_token(agent, 'acl = "read"')
     args = {**agent.connection(), "token": reader, "name": "rolet-denied", "policies": [{"name": "rolet-one"}]}
-    assert run_module("acl_role", args, check=True).result["changed"] is True  # reads are allowed
-    assert_clean_failure(run_module("acl_role", args), "denied access (HTTP 403, ACL)")
+    assert run_module_direct("acl_role", args, check=True).result["changed"] is True  # reads are allowed
+    assert_clean_failure(run_module_direct("acl_role", args), "denied access (HTTP 403, ACL)")
     nobody = limited_token(agent, 'key_prefix "x/" { policy = "read" }')
     for check in (True, False):
-        assert_clean_failure(run_module("acl_role", {**args, "token": nobody}, check=check), "HTTP 403")
+        assert_clean_failure(run_module_direct("acl_role", {**args, "token": nobody}, check=check), "HTTP 403")
     assert raw_role(agent, "rolet-denied") is None
 
 
 def test_role_against_a_server_that_is_not_consul(not_consul):
     for check in (True, False):
-        run = run_module("acl_role", {**not_consul, "name": "r", "policies": [{"name": "p"}]}, check=check)
+        run = run_module_direct("acl_role", {**not_consul, "name": "r", "policies": [{"name": "p"}]}, check=check)
         assert_clean_failure(run)
         assert run.result.get("changed") is not True

@@ -9,7 +9,7 @@ kept in the notes, and a check without one is never reported unchanged.
 import uuid
 
 import pytest
-from conftest import assert_clean_failure, limited_token, run_module
+from conftest import assert_clean_failure, limited_token, run_module_direct
 
 
 @pytest.fixture(params=["acl_agent", "acl_tls_agent"])
@@ -18,7 +18,7 @@ def secured(request):
 
 
 def check_task(agent, check=False, **options):
-    return run_module("agent_check", {**agent.connection(), **options}, check=check, diff=True)
+    return run_module_direct("agent_check", {**agent.connection(), **options}, check=check, diff=True)
 
 
 def raw_check(agent, check_id):
@@ -144,13 +144,13 @@ def test_check_with_a_token_that_may_not_write_the_node(acl_agent):
     agent = acl_agent
     reader = limited_token(agent, f'node "{agent.node_name}" {{ policy = "read" }}')
     args = {**agent.connection(), "token": reader, "name": "chkt-denied", "ttl": "30s"}
-    assert run_module("agent_check", args, check=True).result["changed"] is True  # reads are allowed
-    assert_clean_failure(run_module("agent_check", args), "HTTP 403")
+    assert run_module_direct("agent_check", args, check=True).result["changed"] is True  # reads are allowed
+    assert_clean_failure(run_module_direct("agent_check", args), "HTTP 403")
     assert raw_check(agent, "chkt-denied") is None
 
 
 def test_check_against_a_server_that_is_not_consul(not_consul):
     for check in (True, False):
-        run = run_module("agent_check", {**not_consul, "name": "c", "ttl": "30s"}, check=check)
+        run = run_module_direct("agent_check", {**not_consul, "name": "c", "ttl": "30s"}, check=check)
         assert_clean_failure(run)
         assert run.result.get("changed") is not True

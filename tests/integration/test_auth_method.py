@@ -9,7 +9,7 @@ import urllib.error
 import uuid
 
 import pytest
-from conftest import assert_clean_failure, limited_token, run_module
+from conftest import assert_clean_failure, limited_token, run_module_direct
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -43,7 +43,7 @@ def raw_method(agent, name):
 
 
 def method(agent, name, check=False, **options):
-    return run_module("auth_method", {**agent.connection(), "name": name, **options}, check=check, diff=True)
+    return run_module_direct("auth_method", {**agent.connection(), "name": name, **options}, check=check, diff=True)
 
 
 def jwt_config(pem, **extra):
@@ -133,16 +133,16 @@ def test_auth_method_with_a_token_that_may_not_write_acls(acl_agent, pem):
     agent = acl_agent
     reader = limited_token(agent, 'acl = "read"')
     args = {**agent.connection(), "token": reader, "name": "amt-denied", "type": "jwt", "config": jwt_config(pem)}
-    assert run_module("auth_method", args, check=True).result["changed"] is True  # reads are allowed
-    assert_clean_failure(run_module("auth_method", args), "HTTP 403")
+    assert run_module_direct("auth_method", args, check=True).result["changed"] is True  # reads are allowed
+    assert_clean_failure(run_module_direct("auth_method", args), "HTTP 403")
     nobody = limited_token(agent, 'key_prefix "x/" { policy = "read" }')
     for check in (True, False):
-        assert_clean_failure(run_module("auth_method", {**args, "token": nobody}, check=check), "HTTP 403")
+        assert_clean_failure(run_module_direct("auth_method", {**args, "token": nobody}, check=check), "HTTP 403")
     assert raw_method(agent, "amt-denied") is None
 
 
 def test_auth_method_against_a_server_that_is_not_consul(not_consul):
     for check in (True, False):
-        run = run_module("auth_method", {**not_consul, "name": "m", "type": "jwt", "config": {}}, check=check)
+        run = run_module_direct("auth_method", {**not_consul, "name": "m", "type": "jwt", "config": {}}, check=check)
         assert_clean_failure(run)
         assert run.result.get("changed") is not True

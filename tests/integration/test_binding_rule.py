@@ -5,7 +5,7 @@
 import uuid
 
 import pytest
-from conftest import assert_clean_failure, limited_token, run_module
+from conftest import assert_clean_failure, limited_token, run_module_direct
 from test_auth_method import public_key
 
 # the identity attributes the rules below bind to (value.project, ...)
@@ -32,7 +32,7 @@ def raw_rules(agent, method):
 
 def rule(agent, method, name, check=False, **options):
     args = {**agent.connection(), "name": name, "auth_method": method, **options}
-    return run_module("binding_rule", args, check=check, diff=True)
+    return run_module_direct("binding_rule", args, check=check, diff=True)
 
 
 def test_binding_rule_lifecycle(with_method):
@@ -119,17 +119,17 @@ def test_binding_rule_with_a_token_that_may_not_write_acls(with_method):
     reader = limited_token(agent, 'acl = "read"')
     args = {**agent.connection(), "token": reader, "name": "r", "auth_method": method}
     args.update(bind_type="service", bind_name="x")
-    assert run_module("binding_rule", args, check=True).result["changed"] is True  # reads are allowed
-    assert_clean_failure(run_module("binding_rule", args), "HTTP 403")
+    assert run_module_direct("binding_rule", args, check=True).result["changed"] is True  # reads are allowed
+    assert_clean_failure(run_module_direct("binding_rule", args), "HTTP 403")
     nobody = limited_token(agent, 'key_prefix "x/" { policy = "read" }')
     for check in (True, False):
-        assert_clean_failure(run_module("binding_rule", {**args, "token": nobody}, check=check), "HTTP 403")
+        assert_clean_failure(run_module_direct("binding_rule", {**args, "token": nobody}, check=check), "HTTP 403")
     assert raw_rules(agent, method) == []
 
 
 def test_binding_rule_against_a_server_that_is_not_consul(not_consul):
     for check in (True, False):
         args = {**not_consul, "name": "r", "auth_method": "m", "bind_type": "service", "bind_name": "x"}
-        run = run_module("binding_rule", args, check=check)
+        run = run_module_direct("binding_rule", args, check=check)
         assert_clean_failure(run)
         assert run.result.get("changed") is not True

@@ -5,7 +5,7 @@
 import uuid
 
 import pytest
-from conftest import assert_clean_failure, limited_token, run_module
+from conftest import assert_clean_failure, limited_token, run_module_direct
 
 
 @pytest.fixture(params=["acl_agent", "acl_tls_agent"])
@@ -14,7 +14,7 @@ def secured(request):
 
 
 def session(agent, check=False, **options):
-    return run_module("session", {**agent.connection(), **options}, check=check, diff=True)
+    return run_module_direct("session", {**agent.connection(), **options}, check=check, diff=True)
 
 
 def raw_named(agent, name):
@@ -116,16 +116,16 @@ def test_session_with_a_token_that_may_not_write_sessions(acl_agent):
         agent, f'session "{agent.node_name}" {{ policy = "read" }}\nagent_prefix "" {{ policy = "read" }}'
     )
     args = {**agent.connection(), "token": reader, "name": "sesst-denied"}
-    assert run_module("session", args, check=True).result["changed"] is True  # reads are allowed
-    assert_clean_failure(run_module("session", args), "HTTP 403")
+    assert run_module_direct("session", args, check=True).result["changed"] is True  # reads are allowed
+    assert_clean_failure(run_module_direct("session", args), "HTTP 403")
     nobody = limited_token(agent, 'key_prefix "x/" { policy = "read" }')
     for check in (True, False):
-        assert_clean_failure(run_module("session", {**args, "token": nobody}, check=check), "HTTP 403")
+        assert_clean_failure(run_module_direct("session", {**args, "token": nobody}, check=check), "HTTP 403")
     assert raw_named(agent, "sesst-denied") == []
 
 
 def test_session_against_a_server_that_is_not_consul(not_consul):
     for check in (True, False):
-        run = run_module("session", {**not_consul, "name": "s", "node": "n1"}, check=check)
+        run = run_module_direct("session", {**not_consul, "name": "s", "node": "n1"}, check=check)
         assert_clean_failure(run)
         assert run.result.get("changed") is not True

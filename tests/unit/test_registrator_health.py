@@ -490,6 +490,31 @@ def test_a_restart_loop_fails_at_once_and_is_stopped():
     assert now == pytest.approx(0.503)
 
 
+def test_a_loop_seen_before_docker_logged_its_lines_waits_for_them():
+    """On a busy host Docker can show the third restart before the runs' output is in the log
+    (seen in CI: "it logged nothing"). The lines arrive a poll later and make the message."""
+
+    def late_log(now):
+        inspect, entries = restart_loop(now)
+        return inspect, entries if now >= 1.5 else []
+
+    result, calls, now = wait(late_log, start=0.003)
+    assert result["failed"] is True
+    assert "unrecognized adapter: consul-tls://172.20.20.30:8501" in result["msg"]
+    assert "logged nothing" not in result["msg"]
+    assert calls[-1] == ("stop", "registrator", 10)
+    assert now == pytest.approx(1.503)
+
+
+def test_a_run_that_really_logs_nothing_still_fails_after_a_few_polls():
+    def silent(now):
+        return restart_loop(now)[0], []
+
+    result, _calls, now = wait(silent, start=0.003)
+    assert result["failed"] is True and result["msg"].endswith("; it logged nothing")
+    assert now == pytest.approx(0.503 + 4 * 0.5)
+
+
 def test_check_mode_never_stops_and_reports_the_change():
     result, calls, _now = wait(restart_loop, start=0.003, check_mode=True)
     assert (result["failed"], result["changed"]) == (True, True)

@@ -44,7 +44,7 @@ attributes:
     membership: [dockyard.discovery.consul]
 notes:
   - Until the servers have elected a leader and set up the ACL system, Consul answers with an error
-    whose RV(error) is V(server_error) or V(no_leader); retry the task with C(until).
+    whose C(error) is V(server_error) or V(no_leader); retry the task with C(until).
 seealso:
   - module: dockyard.discovery.acl_token
 """

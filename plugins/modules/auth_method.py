@@ -280,7 +280,7 @@ def main():
             "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
             "display_name": {"type": "str"},
             "description": {"type": "str"},
-            "max_token_ttl": {"type": "str"},
+            "max_token_ttl": {"type": "str", "no_log": False},
             "token_locality": {"type": "str", "choices": ["local", "global"]},
             "config": {"type": "dict"},
         },

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: session
-short_description: Create, renew, destroy and list Consul sessions
+short_description: Create, renew and destroy Consul sessions
 version_added: 0.3.0
 description:
   - Sessions are Consul's building block for locks and leader election (see the C(acquire) and
@@ -20,14 +20,14 @@ description:
   - O(state=absent) destroys the session O(id), or every session named O(name) on the node.
   - O(state=renewed) renews the TTL of session O(id). It reports a change every time (the TTL
     restarts); in check mode it only checks that the session exists.
-  - O(state=info) returns session O(id), O(state=list) every session, or those of O(node).
+  - M(dockyard.discovery.session_info) reads one session or lists them.
   - The options follow community.general's C(consul_session) where they exist.
 author: dockyard.discovery contributors (@dockyard)
 options:
   state:
     description: What to do.
     type: str
-    choices: [present, absent, renewed, info, list]
+    choices: [present, absent, renewed]
     default: present
   name:
     description:
@@ -36,13 +36,12 @@ options:
     type: str
   id:
     description:
-      - The session's ID (a UUID). Required with O(state=renewed) and O(state=info).
+      - The session's ID (a UUID). Required with O(state=renewed).
       - With O(state=present) the session must exist already; Consul chooses the ID of a new session.
     type: str
   node:
     description:
       - The node the session belongs to. When not set, the node of the agent the module talks to.
-      - With O(state=list), only the sessions of this node.
     type: str
   behavior:
     description:
@@ -106,12 +105,6 @@ EXAMPLES = r"""
     id: "{{ deploy_session.session_id }}"
     state: renewed
 
-- name: Every session of one node
-  dockyard.discovery.session:
-    state: list
-    node: node1
-  register: node1_sessions
-
 - name: Destroy the deploy session (which releases its locks)
   dockyard.discovery.session:
     name: deploy-lock
@@ -131,7 +124,7 @@ session_id:
   type: str
   sample: 976597fb-f2f3-19e9-d0ce-7be610d8fc0d
 session:
-  description: The session after the task (O(state=present), O(state=renewed), O(state=info)); V(null) when none.
+  description: The session after the task (O(state=present), O(state=renewed)); V(null) when none.
   returned: always
   type: dict
   contains:
@@ -171,8 +164,8 @@ session:
     node_checks: [serfHealth]
     service_checks: []
 sessions:
-  description: With O(state=list), the sessions (each like RV(session)); with O(state=absent), the destroyed ones.
-  returned: when O(state) is V(list) or V(absent)
+  description: With O(state=absent), the destroyed sessions (each like RV(session)).
+  returned: when O(state=absent)
   type: list
   elements: dict
 """
@@ -184,6 +177,7 @@ from ansible_collections.dockyard.discovery.plugins.module_utils._consul_errors 
     ConsulNotFound,
 )
 from ansible_collections.dockyard.discovery.plugins.module_utils._consul_module import ConsulModule
+from ansible_collections.dockyard.discovery.plugins.module_utils._consul_sessions import normalised
 from ansible_collections.dockyard.discovery.plugins.module_utils._consul_validate import check_name, go_duration
 
 # Consul's limits (structs.SessionTTLMin/Max and the lock delay's cap).
@@ -201,23 +195,6 @@ def _seconds(option: str, value, low: float, high: float):
     if not low <= seconds <= high:
         raise ConsulInvalidArgument(f"{option}={value!r} is out of range ({low:g}s to {high:g}s).")
     return seconds
-
-
-def normalised(session: dict | None) -> dict | None:
-    if session is None:
-        return None
-    ttl = session.get("TTL") or ""
-    return {
-        "id": session["ID"],
-        "name": session.get("Name") or "",
-        "node": session.get("Node"),
-        "behavior": session.get("Behavior") or "release",
-        "ttl": go_duration(ttl) if ttl else None,
-        "delay": (session.get("LockDelay") or 0) / 1e9,
-        # "Checks" is the deprecated field; Consul 1.22 still fills NodeChecks from it.
-        "node_checks": sorted(set(session.get("NodeChecks") or []) | set(session.get("Checks") or [])),
-        "service_checks": sorted(check["ID"] for check in session.get("ServiceChecks") or []),
-    }
 
 
 def _wanted(params) -> dict:
@@ -316,26 +293,13 @@ def apply_session(consul: ConsulModule) -> dict:
         params["id"] = check_uuid("session ID", params["id"])
     # Validated for every state, so that a typo fails in check mode and in the real run alike.
     wanted = _wanted(params)
-    if state in ("renewed", "info") and not params["id"]:
+    if state == "renewed" and not params["id"]:
         raise ConsulInvalidArgument(f"state={state} needs the session's id.")
     if state == "present":
         return _present(consul, params, client, datacenter, wanted)
     if state == "absent":
         return _absent(consul, params, client, datacenter)
-    if state == "list":
-        node = check_name("node", params["node"]) if params["node"] else None
-        sessions = sorted(
-            (normalised(s) for s in client.sessions(node=node, datacenter=datacenter)), key=lambda s: s["id"]
-        )
-        return {"changed": False, "operation": None, "session_id": None, "session": None, "sessions": sessions}
     current = normalised(client.session_info(params["id"], datacenter=datacenter))
-    if state == "info":
-        return {
-            "changed": False,
-            "operation": None,
-            "session_id": params["id"] if current else None,
-            "session": current,
-        }
     # renewed
     if current is None:
         raise ConsulNotFound(f"renewing session {params['id']} failed: no such session (it expired or was destroyed).")
@@ -351,7 +315,7 @@ def main():
         argument_spec={
             "state": {
                 "type": "str",
-                "choices": ["present", "absent", "renewed", "info", "list"],
+                "choices": ["present", "absent", "renewed"],
                 "default": "present",
             },
             "name": {"type": "str"},

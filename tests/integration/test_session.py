@@ -1,6 +1,6 @@
 # Copyright (c) dockyard.discovery contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""session: create, no-op, renew, info, list, destroy, check mode, diff, bad input; raw HTTP is the reference."""
+"""session and session_info: create, no-op, renew, read, list, destroy, check mode, diff, bad input; raw HTTP is the reference."""
 
 import uuid
 
@@ -15,6 +15,10 @@ def secured(request):
 
 def session(agent, check=False, **options):
     return run_module_direct("session", {**agent.connection(), **options}, check=check, diff=True)
+
+
+def session_info(agent, check=False, **options):
+    return run_module_direct("session_info", {**agent.connection(), **options}, check=check)
 
 
 def raw_named(agent, name):
@@ -47,9 +51,9 @@ def test_session_lifecycle(secured):
     assert raw_named(agent, name)[0]["TTL"] == "30s"
 
     session_id = stored[0]["ID"]
-    info = session(agent, state="info", id=session_id)
+    info = session_info(agent, id=session_id)
     assert info.result["changed"] is False and info.result["session"]["name"] == name
-    listed = session(agent, state="list", node=agent.node_name).result["sessions"]
+    listed = session_info(agent, node=agent.node_name).result["sessions"]
     assert session_id in [s["id"] for s in listed]
     assert session(agent, check=True, state="renewed", id=session_id).result["changed"] is True
     renewed = session(agent, state="renewed", id=session_id)
@@ -65,7 +69,7 @@ def test_session_lifecycle(secured):
     assert raw_named(agent, name) == []
     assert agent.http("GET", f"/v1/session/info/{session_id}") in (None, [])
     assert session(agent, state="absent", name=name).result["changed"] is False
-    assert session(agent, state="info", id=session_id).result["session"] is None
+    assert session_info(agent, id=session_id).result["session"] is None
 
 
 def test_session_by_id_and_checks(acl_agent):
@@ -101,7 +105,7 @@ def test_session_bad_input(acl_agent):
         assert_clean_failure(session(agent, check=check, name="sesst-bad", delay="2m"), "delay", "out of range")
         assert_clean_failure(session(agent, check=check, name="sesst-bad", ttl=[1]), "not a duration")
         assert_clean_failure(session(agent, check=check, state="renewed"), "needs the session's id")
-        assert_clean_failure(session(agent, check=check, state="info", id="nope"), "is not a UUID")
+        assert_clean_failure(session_info(agent, check=check, id="nope"), "is not a UUID")
         assert_clean_failure(session(agent, check=check), "needs a non-empty name")
         assert_clean_failure(session(agent, check=check, name="sesst-bad", node="a/b"), "node name")
     assert_clean_failure(session(agent, name="sesst-bad", behavior="explode"), "behavior")

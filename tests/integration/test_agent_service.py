@@ -5,7 +5,7 @@
 import urllib.error
 
 import pytest
-from conftest import run_module
+from conftest import run_module, run_module_direct
 
 
 def service_args(agent, **changes):
@@ -48,12 +48,13 @@ def clean(agent):
 
 def test_register_check_mode_apply_and_again(clean):
     agent = clean
+    # through the ansible CLI, as a user runs it; the other runs call the module directly
     checked = run_module("agent_service", service_args(agent), check=True, diff=True)
     assert checked.result["changed"] is True, checked
     assert checked.result["diff"]["before"] == {} and checked.result["diff"]["after"]["port"] == 8080
     assert raw_service(agent) is None, "check mode must not register"
 
-    applied = run_module("agent_service", service_args(agent), diff=True)
+    applied = run_module_direct("agent_service", service_args(agent), diff=True)
     assert applied.result["changed"] is True, applied
     service = raw_service(agent)
     assert (service["Service"], service["Port"], service["Tags"]) == ("as-web", 8080, ["v1"])
@@ -66,26 +67,26 @@ def test_register_check_mode_apply_and_again(clean):
     ]
     assert checks["service:as-web-1:3"]["Name"] == "heartbeat"
 
-    again = run_module("agent_service", service_args(agent), diff=True)
+    again = run_module_direct("agent_service", service_args(agent), diff=True)
     assert again.result["changed"] is False, again
     assert again.result["diff"]["before"] == again.result["diff"]["after"]
 
 
 def test_changes_are_detected_and_applied(clean):
     agent = clean
-    run_module("agent_service", service_args(agent))
+    run_module_direct("agent_service", service_args(agent))
     index_before = raw_checks(agent)
 
     # only the URL of the HTTP check changes: invisible in the agent API, caught by the fingerprint
     moved = service_args(agent)
     moved["checks"][0]["http"] = "http://127.0.0.1:2/health"
-    assert run_module("agent_service", moved, check=True).result["changed"] is True
-    assert run_module("agent_service", moved).result["changed"] is True
-    assert run_module("agent_service", moved).result["changed"] is False
+    assert run_module_direct("agent_service", moved, check=True).result["changed"] is True
+    assert run_module_direct("agent_service", moved).result["changed"] is True
+    assert run_module_direct("agent_service", moved).result["changed"] is False
 
     # dropping a check removes it from the agent
     fewer = service_args(agent, checks=[{"ttl": "30s"}], service_port=9090)
-    result = run_module("agent_service", fewer, diff=True).result
+    result = run_module_direct("agent_service", fewer, diff=True).result
     assert result["changed"] is True and result["diff"]["before"]["port"] == 8080
     assert list(raw_checks(agent)) == ["service:as-web-1"] and len(index_before) == 3
     assert raw_service(agent)["Port"] == 9090
@@ -93,10 +94,10 @@ def test_changes_are_detected_and_applied(clean):
 
 def test_deregister_check_mode_apply_and_again(clean):
     agent = clean
-    run_module("agent_service", service_args(agent))
-    checked = run_module("agent_service", service_args(agent, state="absent"), check=True, diff=True)
+    run_module_direct("agent_service", service_args(agent))
+    checked = run_module_direct("agent_service", service_args(agent, state="absent"), check=True, diff=True)
     assert checked.result["changed"] is True and checked.result["diff"]["after"] == {}
     assert raw_service(agent) is not None, "check mode must not deregister"
-    assert run_module("agent_service", service_args(agent, state="absent")).result["changed"] is True
+    assert run_module_direct("agent_service", service_args(agent, state="absent")).result["changed"] is True
     assert raw_service(agent) is None
-    assert run_module("agent_service", service_args(agent, state="absent")).result["changed"] is False
+    assert run_module_direct("agent_service", service_args(agent, state="absent")).result["changed"] is False

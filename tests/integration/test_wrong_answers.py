@@ -14,7 +14,7 @@ import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import assert_clean_failure, run_inventory, run_module, run_template
+from conftest import assert_clean_failure, run_inventory, run_module_direct, run_template
 
 NOT_CONSUL = "is not a Consul agent"
 
@@ -60,7 +60,7 @@ def conn(server) -> dict:
     ],
 )
 def test_modules_against_a_static_file_server(static_server, module, args):
-    run = run_module(module, {**conn(static_server), **args})
+    run = run_module_direct(module, {**conn(static_server), **args})
     assert_clean_failure(run, *not_consul_words(static_server), "X-Consul-*")
     assert run.result["error"] == "not_consul"
 
@@ -109,11 +109,16 @@ def test_library_against_a_static_file_server(static_server):
 
 def test_a_real_agent_is_still_a_consul_agent(agent, acl_agent, leaderless_agent):
     """Every endpoint family the client uses carries an X-Consul-* header, in every status."""
-    assert run_module("catalog_info", agent.connection()).result["datacenters"] == ["dc1"]
-    assert "healthy" in run_module("cluster_info", agent.connection()).result
-    denied = run_module("kv", {**acl_agent.connection(), "token": "00000000-0000-0000-0000-000000000000", "key": "k"})
+    assert run_module_direct("catalog_info", agent.connection()).result["datacenters"] == ["dc1"]
+    assert "healthy" in run_module_direct("cluster_info", agent.connection()).result
+    denied = run_module_direct(
+        "kv", {**acl_agent.connection(), "token": "00000000-0000-0000-0000-000000000000", "key": "k"}
+    )
     assert denied.result["error"] == "acl_denied"
-    assert run_module("service_info", {**leaderless_agent.connection(), "name": "web"}).result["error"] == "no_leader"
+    assert (
+        run_module_direct("service_info", {**leaderless_agent.connection(), "name": "web"}).result["error"]
+        == "no_leader"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +145,7 @@ def ssh_port():
 
 
 def test_an_ssh_port_answers_but_does_not_speak_http(ssh_port):
-    run = run_module("service_info", {"host": "127.0.0.1", "port": ssh_port, "name": "web"})
+    run = run_module_direct("service_info", {"host": "127.0.0.1", "port": ssh_port, "name": "web"})
     message = assert_clean_failure(run, "answered, but it does not speak HTTP", "SSH-2.0-OpenSSH_9.2")
     assert "cannot reach" not in message
     assert run.result["error"] == "not_consul"
@@ -153,7 +158,7 @@ def test_missing_tls_files_are_named_plainly(tls_agent):
         "client_key": "/nonexistent/client-key.pem",
         "gather": ["datacenters"],
     }
-    run = run_module("catalog_info", args)
+    run = run_module_direct("catalog_info", args)
     message = assert_clean_failure(
         run,
         "client certificate /nonexistent/client.pem: no such file or directory",
@@ -166,7 +171,7 @@ def test_missing_tls_files_are_named_plainly(tls_agent):
 
 
 def both_modes(module: str, args: dict) -> list:
-    return [run_module(module, args, check=True, diff=True), run_module(module, args)]
+    return [run_module_direct(module, args, check=True, diff=True), run_module_direct(module, args)]
 
 
 def test_recursive_delete_of_the_empty_prefix_fails_in_check_mode_too(agent):
@@ -181,7 +186,7 @@ def test_recursive_delete_of_the_empty_prefix_fails_in_check_mode_too(agent):
 
 def test_reading_the_whole_store_is_still_allowed(agent):
     agent.http("PUT", "/v1/kv/wrong/read", body=b"x")
-    run = run_module("kv", {**agent.connection(), "key": "", "recurse": True}, check=True)
+    run = run_module_direct("kv", {**agent.connection(), "key": "", "recurse": True}, check=True)
     assert "wrong/read" in [entry["key"] for entry in run.result["entries"]], run
 
 
@@ -233,9 +238,9 @@ def test_a_wait_below_a_second_is_not_truncated(agent):
 
 
 def test_a_go_duration_wait_is_accepted(agent):
-    run = run_module("service_info", {**agent.connection(), "name": "consul", "index": 1, "wait": "1m30s"})
+    run = run_module_direct("service_info", {**agent.connection(), "name": "consul", "index": 1, "wait": "1m30s"})
     assert run.result and not run.result.get("failed"), run
-    refused = run_module("service_info", {**agent.connection(), "name": "consul", "index": 1, "wait": "10m1s"})
+    refused = run_module_direct("service_info", {**agent.connection(), "name": "consul", "index": 1, "wait": "10m1s"})
     assert_clean_failure(refused, "longer than Consul's maximum of 10m")
 
 
@@ -243,7 +248,9 @@ def test_a_go_duration_wait_is_accepted(agent):
 
 
 def test_registrator_reconcile_reports_docker_failures_as_docker(agent):
-    run = run_module("registrator_reconcile", {**agent.connection(), "docker_host": "unix:///nonexistent/docker.sock"})
+    run = run_module_direct(
+        "registrator_reconcile", {**agent.connection(), "docker_host": "unix:///nonexistent/docker.sock"}
+    )
     message = assert_clean_failure(run, "the Docker API at unix:///nonexistent/docker.sock could not be used")
     assert run.result["error"] == "docker_unavailable", run
     assert "Consul" not in message

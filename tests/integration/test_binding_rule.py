@@ -101,7 +101,7 @@ def test_binding_rule_bad_input(with_method):
         rule(agent, method, "r", bind_type="service", bind_name="x", selector="=="), "Selector is invalid"
     )
     # the same name twice (made behind the module's back) is refused rather than guessed
-    for _ in range(2):
+    for _copy in range(2):
         agent.http(
             "PUT",
             "/v1/acl/binding-rule",

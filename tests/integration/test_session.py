@@ -89,7 +89,7 @@ def test_session_by_id_and_checks(acl_agent):
 
 def test_session_duplicate_names_are_refused(acl_agent):
     agent, name = acl_agent, f"sesst-dup-{uuid.uuid4().hex[:6]}"
-    ids = [agent.http("PUT", "/v1/session/create", {"Name": name})["ID"] for _ in range(2)]
+    ids = [agent.http("PUT", "/v1/session/create", {"Name": name})["ID"] for _copy in range(2)]
     for check in (True, False):
         assert_clean_failure(session(agent, check=check, name=name), "2 sessions are named")
     removed = session(agent, state="absent", name=name)

@@ -197,7 +197,8 @@ def _link_key(item, kind: str, position: int) -> tuple:
         return ("name", item)
     if isinstance(item, dict) and bool(item.get("name")) != bool(item.get("id")):
         return ("id", item["id"]) if item.get("id") else ("name", item["name"])
-    raise ConsulInvalidArgument(f"{kind}s[{position}] needs exactly one of name or id, got {item!r}.")
+    plural = "policies" if kind == "policy" else f"{kind}s"
+    raise ConsulInvalidArgument(f"{plural}[{position}] needs exactly one of name or id, got {item!r}.")
 
 
 def resolve_links(client, kind: str, items) -> list | None:

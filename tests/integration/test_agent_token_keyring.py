@@ -52,6 +52,10 @@ def test_agent_token_set_and_held(request, name):
     assert (again.result["changed"], again.result["set"]) == (False, [])
     # without the file the module cannot know, and says it set the token
     assert agent_token(agent, {"dns": secret}).result["changed"] is True
+    # an empty token clears it
+    cleared = agent_token(agent, {"dns": ""}, tokens_file=path)
+    assert cleared.result["set"] == ["dns"] and not persisted(agent).get("dns")
+    assert agent_token(agent, {"dns": ""}, tokens_file=path).result["changed"] is False
 
 
 def test_agent_token_bad_input(acl_agent):
@@ -76,9 +80,10 @@ def test_agent_token_bad_input(acl_agent):
 # --- keyring ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def encrypted_agent():
-    with ConsulAgent("acl", encrypt=gossip_key(1)) as running:
+@pytest.fixture(scope="module", params=["acl", "acl_tls"])
+def encrypted_agent(request):
+    """Gossip encryption on, ACLs on; over HTTP and over HTTPS."""
+    with ConsulAgent(request.param, encrypt=gossip_key(1)) as running:
         yield running
 
 

@@ -2,14 +2,37 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
+# Two ansible-core releases are tested, the ends of requires_ansible in meta/runtime.yml: the oldest
+# kept (CORE=oldest, the default: .venv on Python 3.11) and the newest (CORE=newest: .venv-newest on
+# Python 3.13, which ansible-core 2.21's controller needs). `make test` runs both.
+CORE ?= oldest
+ifeq ($(CORE),newest)
+VENV := $(CURDIR)/.venv-newest
+VENV_PYTHON := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13))
+REQUIREMENTS := requirements-newest.txt
+CONSTRAINTS := constraints-newest.txt
+SANITY_PYTHON := 3.13
+RUN_SUFFIX := -newest
+else ifeq ($(CORE),oldest)
 VENV := $(CURDIR)/.venv
+VENV_PYTHON := $(shell command -v python3)
+REQUIREMENTS := requirements.txt
+CONSTRAINTS := constraints.txt
+SANITY_PYTHON := 3.11
+RUN_SUFFIX :=
+else
+$(error CORE must be oldest or newest, not $(CORE))
+endif
+# lab/run.sh and lab/molecule-scenarios.sh use this venv and tell their logs apart by the suffix.
+export DOCKYARD_VENV := $(VENV)
+export DOCKYARD_LOG_SUFFIX := $(RUN_SUFFIX)
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 # ansible finds this checkout as dockyard.discovery through a symlinked collections tree.
 COLLECTIONS := $(CURDIR)/build/collections
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/dockyard/discovery
 # ansible-test needs a real directory named ansible_collections/dockyard/discovery.
-SANITY_TREE := $(CURDIR)/build/sanity/ansible_collections/dockyard/discovery
+SANITY_TREE := $(CURDIR)/build/sanity$(RUN_SUFFIX)/ansible_collections/dockyard/discovery
 SCENARIOS ?= default single secure
 # How many scenarios run side by side. On 2 cores one at a time is faster (21 min against 26):
 # Ansible is CPU-bound. Raise it on bigger machines.
@@ -22,14 +45,16 @@ export PATH := $(BIN):$(PATH)
 help:
 	@echo "make lab        build the toolchain and run playbooks/site.yml on the three-node lab"
 	@echo "make lab-down   remove every container, network and volume the lab made"
-	@echo "make test       every test: lint, sanity, unit, smoke, integration, molecule"
+	@echo "make test       every test: lint, sanity, unit, smoke, integration, package, molecule; then"
+	@echo "                sanity, unit, integration and one scenario again on the newest ansible-core"
+	@echo "make package    build the Python package (build/dist) and test it"
 	@echo "make bench      benchmarks (prints tables)"
 
 # --- environment ---------------------------------------------------------------------------
-$(VENV)/.stamp: requirements.txt constraints.txt
-	@command -v python3 >/dev/null || { echo "[lab] ERROR: python3 is missing; next: apt-get install python3 python3-venv"; exit 1; }
-	python3 -m venv $(VENV)
-	$(BIN)/pip install -q -r requirements.txt -c constraints.txt
+$(VENV)/.stamp: $(REQUIREMENTS) $(CONSTRAINTS)
+	@[ -n "$(VENV_PYTHON)" ] || { echo "[lab] ERROR: no Python for the $(CORE) ansible-core ($(REQUIREMENTS)); next: apt-get install python3 python3-venv, or pyenv install 3.13 for CORE=newest"; exit 1; }
+	$(VENV_PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -r $(REQUIREMENTS) -c $(CONSTRAINTS)
 	touch $@
 
 .PHONY: venv
@@ -64,13 +89,25 @@ lab-down: venv
 
 # --- tests ---------------------------------------------------------------------------------
 .PHONY: test
-test: lint sanity unit smoke integration molecule
+test: lint sanity unit smoke integration package molecule test-newest
+
+# The newest ansible-core (CORE=newest): sanity, unit and integration tests and one Molecule
+# scenario. Lint and the package test do not depend on ansible-core and run once.
+.PHONY: test-newest
+test-newest:
+	$(MAKE) CORE=newest sanity unit integration molecule SCENARIOS=single
 
 .PHONY: lint
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/ansible-lint --profile production
+	@if grep -Hn . tests/sanity/ignore-*.txt; then \
+	  echo "[lab] ERROR: the tests/sanity ignore files stay empty; fix the finding instead"; exit 1; fi
+	$(BIN)/antsibull-changelog lint
+	@mkdir -p build && $(BIN)/antsibull-changelog generate --output build/CHANGELOG.generated.md && \
+	  cmp -s build/CHANGELOG.generated.md CHANGELOG.md || { \
+	  echo "[lab] ERROR: CHANGELOG.md is not what changelogs/ generates; next: antsibull-changelog generate"; exit 1; }
 
 .PHONY: sanity
 sanity: venv
@@ -81,7 +118,7 @@ sanity: venv
 	  shim=$$HOME/.ansible/test/cache/get_pip_$${pip_version//./_}.py; \
 	  [ -f $$shim ] || install -D -m 0644 lab/ansible-test-get-pip.py $$shim
 	cd $(SANITY_TREE) && git init -q && git add -A && \
-	  $(BIN)/ansible-test sanity --python 3.11 --requirements --color no
+	  $(BIN)/ansible-test sanity --python $(SANITY_PYTHON) --requirements --color no
 
 # The same tests also run on py-consul, python-consul2's maintained fork (same `consul` module):
 # 1.5.5 is Debian 13's python3-consul, 1.8.0 the newest on PyPI.
@@ -117,6 +154,14 @@ integration: venv toolchain $(PY_CONSUL_VERSIONS:%=build/py-consul-%/consul)
 	  ignore=; [ $$version = $(PY_CONSUL_NEWEST) ] || ignore="$(RAW_API_TESTS:%=--ignore=tests/integration/%.py)"; \
 	  DOCKYARD_CONSUL_PACKAGE=py-consul DOCKYARD_CONSUL_VERSION=$$version PYTHONPATH=$(CURDIR)/build/py-consul-$$version $(BIN)/pytest -q $$ignore tests/integration || exit 1; \
 	done
+
+# The Python package (pyproject.toml): its wheel and sdist into build/dist, and tests/package, which
+# builds them again from a clean copy, installs the wheel into fresh venvs of Python 3.9, 3.11 and
+# 3.13 and runs the documented example and the command against a real Consul agent.
+.PHONY: package
+package: venv toolchain
+	rm -rf build/dist && $(PY) -m build --outdir build/dist .
+	$(BIN)/pytest -q tests/package
 
 .PHONY: molecule
 molecule: venv images

@@ -72,7 +72,7 @@ extends_documentation_fragment:
 EXAMPLES = r"""
 # lab.consul.yml
 plugin: dockyard.discovery.consul
-host: 172.20.20.11
+host: 172.20.20.10
 keyed_groups:
   - key: consul_node_meta.rack | default('none')
     prefix: rack

@@ -12,8 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-from ansible_collections.dockyard.discovery.plugins.module_utils._consul_errors import ConsulInvalidArgument
-from ansible_collections.dockyard.discovery.plugins.module_utils._consul_validate import (
+from ._consul_errors import ConsulInvalidArgument
+from ._consul_validate import (
     check_name,
     check_port,
     go_duration,

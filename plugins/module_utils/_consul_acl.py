@@ -15,7 +15,7 @@ import dataclasses
 import urllib.parse
 import uuid
 
-from ansible_collections.dockyard.discovery.plugins.module_utils._consul_errors import (
+from ._consul_errors import (
     ConsulACLDenied,
     ConsulError,
     ConsulInvalidArgument,

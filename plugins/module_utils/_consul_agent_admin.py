@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 
-from ansible_collections.dockyard.discovery.plugins.module_utils._consul_errors import (
+from ._consul_errors import (
     ConsulError,
     ConsulInvalidArgument,
     ConsulNotFound,
 )
-from ansible_collections.dockyard.discovery.plugins.module_utils._consul_validate import check_name
+from ._consul_validate import check_name
 
 # The tokens PUT /v1/agent/token/<type> sets, with the keys the agent persists them under in
 # <data_dir>/acl-tokens.json (enable_token_persistence); agent_recovery was agent_master before 1.11.

@@ -4,9 +4,10 @@
 
 It wraps the `consul` package (python-consul2, or its maintained fork py-consul, which installs
 the same module), turns every failure into a typed error from _consul_errors, and returns the
-typed results of _consul_results. No Ansible imports: a plain script can use it.
+typed results of _consul_results. No Ansible imports: a plain script can use it, through the
+Python package (pip install dockyard-discovery), where this directory is dockyard_discovery._core:
 
-    from ansible_collections.dockyard.discovery.plugins.module_utils._consul_client import ConsulClient
+    from dockyard_discovery import ConsulClient
     client = ConsulClient.from_environment()
     index, instances = client.service_instances("web")
 """
@@ -23,9 +24,9 @@ import traceback
 import warnings
 from contextlib import contextmanager
 
-from ansible_collections.dockyard.discovery.plugins.module_utils._consul_acl import ACLEndpoints
-from ansible_collections.dockyard.discovery.plugins.module_utils._consul_agent_admin import AgentAdminEndpoints
-from ansible_collections.dockyard.discovery.plugins.module_utils._consul_errors import (
+from ._consul_acl import ACLEndpoints
+from ._consul_agent_admin import AgentAdminEndpoints
+from ._consul_errors import (
     ConsulBadRequest,
     ConsulConnectionError,
     ConsulError,
@@ -36,11 +37,11 @@ from ansible_collections.dockyard.discovery.plugins.module_utils._consul_errors 
     error_for_status,
     split_status,
 )
-from ansible_collections.dockyard.discovery.plugins.module_utils._consul_options import (
+from ._consul_options import (
     ConnectionOptions,
     resolve_connection,
 )
-from ansible_collections.dockyard.discovery.plugins.module_utils._consul_results import (
+from ._consul_results import (
     AutopilotHealth,
     Check,
     Indexed,
@@ -51,14 +52,14 @@ from ansible_collections.dockyard.discovery.plugins.module_utils._consul_results
     ServiceInstance,
     parse_index,
 )
-from ansible_collections.dockyard.discovery.plugins.module_utils._consul_transport import (
+from ._consul_transport import (
     KeepAliveHTTP,
     consul_answered,
     non_http_answer,
     proxy_for,
     tls_file_problems,
 )
-from ansible_collections.dockyard.discovery.plugins.module_utils._consul_validate import (
+from ._consul_validate import (
     check_index,
     check_kv_flags,
     check_kv_key,
@@ -71,10 +72,13 @@ try:
     import requests
 
     CONSUL_IMPORT_ERROR = None
-except ImportError:
+    CONSUL_IMPORT_REASON = ""
+except ImportError as _import_error:
     consul = None
     requests = None
+    # The traceback is for Ansible's missing_required_lib report; a script gets the one-line reason.
     CONSUL_IMPORT_ERROR = traceback.format_exc()
+    CONSUL_IMPORT_REASON = str(_import_error)
 
 REQUIREMENT = "python-consul2 or py-consul"
 
@@ -266,7 +270,8 @@ class ConsulClient(ACLEndpoints, AgentAdminEndpoints):
     def __init__(self, options: ConnectionOptions | None = None):
         if consul is None:
             raise ConsulMissingLibrary(
-                f"the Python library {REQUIREMENT} is required (pip install python-consul2).\n{CONSUL_IMPORT_ERROR}"
+                f"the Python library {REQUIREMENT} is missing ({CONSUL_IMPORT_REASON}): "
+                'pip install "dockyard-discovery[python-consul2]" or "dockyard-discovery[py-consul]"'
             )
         self.options = options or ConnectionOptions()
         self._api = _new_api(self.options)

@@ -8,13 +8,13 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.dockyard.discovery.plugins.module_utils._consul_client import (
+from ._consul_client import (
     CONSUL_IMPORT_ERROR,
     REQUIREMENT,
     ConsulClient,
 )
-from ansible_collections.dockyard.discovery.plugins.module_utils._consul_errors import ConsulError
-from ansible_collections.dockyard.discovery.plugins.module_utils._consul_options import (
+from ._consul_errors import ConsulError
+from ._consul_options import (
     CONNECTION_OPTIONS,
     DEFAULT_TIMEOUT,
     resolve_connection,

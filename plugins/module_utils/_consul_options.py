@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ansible_collections.dockyard.discovery.plugins.module_utils._consul_errors import ConsulInvalidArgument
+from ._consul_errors import ConsulInvalidArgument
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8500

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.dockyard.discovery.plugins.module_utils._consul_validate import go_duration
+from ._consul_validate import go_duration
 
 
 def normalised(session: dict | None) -> dict | None:

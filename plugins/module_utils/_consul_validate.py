@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.dockyard.discovery.plugins.module_utils._consul_errors import ConsulInvalidArgument
+from ._consul_errors import ConsulInvalidArgument
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BARE_NUMBER = re.compile(r"\d+(?:\.\d+)?")

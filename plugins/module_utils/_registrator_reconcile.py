@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ansible_collections.dockyard.discovery.plugins.module_utils._registrator_rules import registered_by
+from ._registrator_rules import registered_by
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: acl_bootstrap
 short_description: Bootstrap a Consul datacenter's ACL system
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Bootstraps the ACL system once per datacenter and returns the management token.
   - With O(bootstrap_secret), that secret becomes the management token, so that it can be generated

@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: acl_policy
 short_description: Create, update and delete Consul ACL policies
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Makes the ACL policy O(name) exist with the given rules, or removes it.
   - Options left unset are not managed; an existing policy keeps their current value.

@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: acl_role
 short_description: Create, update and delete Consul ACL roles
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Makes the ACL role O(name) exist with the given policies and identities, or removes it.
   - Options left unset are not managed; an existing role keeps their current value. An empty

@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: acl_token
 short_description: Create, update and delete Consul ACL tokens with a stable AccessorID
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Makes the ACL token with AccessorID O(accessor_id) exist with the given links, or removes it.
   - The AccessorID identifies the token, so the same task finds the same token on every run. Give it

@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: acl_token_info
 short_description: List Consul ACL tokens, without their secrets
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Lists the datacenter's ACL tokens, optionally those whose description matches O(description_regex).
   - Secrets are never returned, even though Consul sends them to a management token.

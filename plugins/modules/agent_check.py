@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: agent_check
 short_description: Register and deregister health checks on the local Consul agent
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Makes the check O(id) (by default O(name)) exist on the agent the module talks to with the
     given definition, or deregisters it. A check belongs to the node, or with O(service_id) to one

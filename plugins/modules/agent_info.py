@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: agent_info
 short_description: What the local Consul agent is, and the services and checks registered on it
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Reads the agent's own configuration (node name, datacenter, server or client, version) and the
     services and checks registered on the agent itself (not the whole catalog).

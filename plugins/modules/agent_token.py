@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: agent_token
 short_description: Set the ACL tokens a Consul agent uses
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Sets one or more of the agent's own tokens through C(/v1/agent/token/<type>), the API that
     C(consul acl set-agent-token) uses.

@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: auth_method
 short_description: Create, update and delete Consul ACL auth methods
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Makes the auth method O(name) exist with the given settings, or removes it (which also
     removes its binding rules and the tokens it issued).

@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: binding_rule
 short_description: Create, update and delete the binding rules of a Consul auth method
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Makes the binding rule O(name) of auth method O(auth_method) exist with the given settings, or removes it.
   - "Consul's binding rules have an ID but no name. As community.general's C(consul_binding_rule)

@@ -61,7 +61,7 @@ leader:
   description: RPC address of the raft leader; empty when there is none.
   returned: success
   type: str
-  sample: 172.20.20.11:8300
+  sample: 172.20.20.10:8300
 peers:
   description: RPC addresses of the raft peers.
   returned: success

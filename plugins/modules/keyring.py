@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: keyring
 short_description: Install, use and remove Consul gossip encryption keys
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Manages the gossip keyring of every agent in the datacenter (LAN) and of the servers (WAN)
     through C(/v1/operator/keyring), the API of C(consul keyring).

@@ -110,11 +110,11 @@ instances:
     node_address:
       description: Node address.
       type: str
-      sample: 172.20.20.11
+      sample: 172.20.20.10
     address:
       description: Service address, or the node address when the service has none.
       type: str
-      sample: 172.20.20.11
+      sample: 172.20.20.10
     port:
       description: Service port.
       type: int
@@ -122,7 +122,7 @@ instances:
     endpoint:
       description: C(address:port), with brackets around an IPv6 address.
       type: str
-      sample: 172.20.20.11:8080
+      sample: 172.20.20.10:8080
     datacenter:
       description: Datacenter of the node (empty in the catalog view of some Consul versions).
       type: str

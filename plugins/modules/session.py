@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: session
 short_description: Create, renew and destroy Consul sessions
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - Sessions are Consul's building block for locks and leader election (see the C(acquire) and
     C(release) parameters of the key/value API).

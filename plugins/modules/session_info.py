@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: session_info
 short_description: Read one Consul session, or list them
-version_added: 0.3.0
+version_added: 0.1.0
 description:
   - With O(id), the session with that ID (RV(session) is V(null) when it does not exist).
   - Without it, every session of the datacenter, or those of O(node).

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import requests
 
 from labkit.ansible_runner import INVENTORY
+from labkit.waiting import wait_for
 
 # The consul role's consul_secrets_dir for the secure scenario: inside the inventory directory.
 SECRETS = INVENTORY / ".consul-secrets" / "dc1"
@@ -72,6 +73,17 @@ def leader_node(api: Api) -> str:
     if response.status_code != 200:
         return ""
     return next((server["Node"] for server in response.json()["Servers"] if server["Leader"]), "")
+
+
+def transfer_leadership(api: Api, node: str) -> None:
+    """Make node the raft leader (operator API) and wait until every answer says so."""
+    if leader_node(api) == node:
+        return
+    servers = api.get("/v1/operator/raft/configuration")["Servers"]
+    target = next(server["ID"] for server in servers if server["Node"] == node)
+    response = api.call("POST", f"/v1/operator/raft/transfer-leader?id={target}", management_token())
+    assert response.status_code == 200, f"leader transfer to {node}: {response.status_code} {response.text[:300]}"
+    wait_for(lambda: leader_node(api) == node, 30, 0.2, what=f"{node} the leader")
 
 
 def member_versions(api: Api) -> dict[str, str]:

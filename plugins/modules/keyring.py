@@ -66,8 +66,10 @@ actions:
   type: list
   elements: str
   sample: ["install sha256:6c1f0e9b2a3d4c5e", "use sha256:6c1f0e9b2a3d4c5e", "remove sha256:0f9e8d7c6b5a4e3d"]
-keys:
-  description: Fingerprints of the keys installed on every agent after the task.
+installed_keys:
+  description:
+    - Fingerprints of the keys installed on every agent after the task.
+    - Not named C(keys), which Jinja's dot notation would read as the dict method.
   returned: always
   type: list
   elements: str
@@ -147,16 +149,16 @@ def apply_keyring(consul: ConsulModule) -> dict:
     outcome = {
         "changed": bool(steps),
         "actions": [f"{verbs[method]} {key_fingerprint(step_key)}" for method, step_key in steps],
-        "keys": sorted(key_fingerprint(k) for k in after_keys),
+        "installed_keys": sorted(key_fingerprint(k) for k in after_keys),
         "primary": key_fingerprint(after_primary) if after_primary else None,
     }
     if consul.diff_mode:
         outcome["diff"] = {
             "before": {
-                "keys": sorted(key_fingerprint(k) for k in anywhere),
+                "installed_keys": sorted(key_fingerprint(k) for k in anywhere),
                 "primary": key_fingerprint(primary) if primary else None,
             },
-            "after": {"keys": outcome["keys"], "primary": outcome["primary"]},
+            "after": {"installed_keys": outcome["installed_keys"], "primary": outcome["primary"]},
         }
     return outcome
 

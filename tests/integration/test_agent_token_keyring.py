@@ -111,7 +111,7 @@ def test_keyring_install_rotate_remove(encrypted_agent):
     rotation = keyring(agent, new, check=True, state="primary", exclusive=True)
     assert [a.split()[0] for a in rotation.result["actions"]] == ["use", "remove"]
     assert raw_keyring(agent) == ({old, new}, {old})
-    assert rotation.result["diff"]["before"]["keys"] != rotation.result["diff"]["after"]["keys"]
+    assert rotation.result["diff"]["before"]["installed_keys"] != rotation.result["diff"]["after"]["installed_keys"]
     assert old not in rotation.stdout and new not in rotation.stdout
 
     rotated = keyring(agent, new, state="primary", exclusive=True)

@@ -124,7 +124,7 @@ def fingerprint(body: bytes) -> str:
     """The fingerprint of a public key packet's body (RFC 4880 12.2 for v4, RFC 9580 5.5.4 for v5/v6)."""
     version = body[0]
     if version == 4:
-        return hashlib.sha1(b"\x99" + len(body).to_bytes(2, "big") + body).hexdigest().upper()  # noqa: S324
+        return hashlib.sha1(b"\x99" + len(body).to_bytes(2, "big") + body).hexdigest().upper()
     if version in (5, 6):
         prefix = b"\x9a" if version == 5 else b"\x9b"
         return hashlib.sha256(prefix + len(body).to_bytes(4, "big") + body).hexdigest().upper()

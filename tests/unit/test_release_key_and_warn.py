@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.dockyard.discovery.plugins.filter.openpgp_key import crc24, openpgp_key
 from ansible_collections.dockyard.discovery.plugins.modules import warn
 

@@ -10,7 +10,7 @@ version_added: 0.2.0
 description:
   - Reads an ASCII-armored OpenPGP public key block (C(gpg --export --armor)) on the controller and
     returns the primary key's fingerprint and the key's packets, base64-encoded.
-  - The packets are what C(gpg --dearmor) writes: a keyring that C(gpgv) reads. Debian 12's
+  - The packets are what C(gpg --dearmor) writes, a keyring that C(gpgv) reads. Debian 12's
     gpgv 2.2 refuses an armored keyring, and the host then needs no gpg to make one.
   - Checks the armor's CRC24 when the block has one. Fingerprints are computed for key versions 4, 5 and 6.
 author: dockyard.discovery contributors (@dockyard)

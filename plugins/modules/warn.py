@@ -8,9 +8,9 @@ module: warn
 short_description: Print a warning
 version_added: 0.2.0
 description:
-  - Returns O(msg) as a warning, which Ansible prints as C([WARNING]) with the other warnings of the
-    run (and which callbacks and C(ANSIBLE_DEPRECATION_WARNINGS)-style filters treat as a warning, not
-    as output). ansible-core 2.19 has no task that does this; M(ansible.builtin.debug) only prints.
+  - Returns O(msg) as a warning, which Ansible prints as C([WARNING]) with the run's other warnings
+    and which callbacks receive as a warning, not as output. ansible-core 2.19 has no task that
+    raises a warning; M(ansible.builtin.debug) only prints.
   - Changes nothing and runs the same in check mode.
 author: dockyard.discovery contributors (@dockyard)
 options:

@@ -1,5 +1,6 @@
 """Lay out a releases.hashicorp.com-like mirror of one binary: <out>/<product>/<version>/ with the
-release zip and <product>_<version>_SHA256SUMS, so the archive install method can run offline.
+release zip and <product>_<version>_SHA256SUMS, so the archive install method can run offline
+(prepare.yml then signs SHA256SUMS with a test key: <product>_<version>_SHA256SUMS.sig).
 
 usage: release_mirror.py OUT PRODUCT VERSION BINARY
 """

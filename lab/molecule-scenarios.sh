@@ -14,6 +14,9 @@ suffix=${DOCKYARD_LOG_SUFFIX:-}
 mkdir -p "$logs"
 
 declare -A scenario_of=() started_at=()
+# Which ansible-core runs the scenarios (make test runs them on the oldest and the newest).
+banner=$("${DOCKYARD_VENV:-$REPO_DIR/.venv}/bin/ansible" --version)
+log "${banner%%$'\n'*} on $("${DOCKYARD_VENV:-$REPO_DIR/.venv}/bin/python" --version)"
 status=0
 
 # unframed LOG: the log without colours and without the frame molecule draws around output.

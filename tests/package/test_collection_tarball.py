@@ -17,8 +17,25 @@ from conftest import REPO, run
 BIN = Path(sys.executable).parent
 
 
+def readme_block(language: str, after: str) -> str:
+    """The first ```language block of README.md after the line holding `after`."""
+    text = (REPO / "README.md").read_text()
+    return text.split(after, 1)[1].split(f"```{language}\n", 1)[1].split("```", 1)[0]
+
+
+README_ANSIBLE_CFG = readme_block("ini", "tell Ansible to look there")
+# The README's install command's flags, as given there.
+README_INSTALL_FLAGS = (
+    readme_block("sh", "install it next to your playbooks")
+    .split("ansible-galaxy collection install ", 1)[1]
+    .split(" dockyard-discovery-", 1)[0]
+    .split()
+)
+
+
 @pytest.fixture(scope="module")
-def installed_collection(tmp_path_factory) -> Path:
+def project(tmp_path_factory) -> Path:
+    """A playbook directory with the tarball installed the way the README says."""
     work = tmp_path_factory.mktemp("galaxy")
     built = run([str(BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(work), str(REPO)])
     assert built.returncode == 0, built.stderr
@@ -32,25 +49,32 @@ def installed_collection(tmp_path_factory) -> Path:
     assert not [
         n for n in names if n.split("/")[0] in ("python", "lab", "molecule", "bench", "build") or n == "pyproject.toml"
     ]
-    # --no-deps: community.docker and community.crypto come with the ansible package here (no Galaxy server).
-    collections = work / "collections"
+    # As the README says: installed next to the playbooks, in ./collections, found through
+    # ansible.cfg's collections_path. --no-deps: community.docker and community.crypto come with the
+    # ansible package here (no Galaxy server).
+    project = work / "project"
+    project.mkdir()
+    (project / "ansible.cfg").write_text(README_ANSIBLE_CFG)
     installed = run(
-        [str(BIN / "ansible-galaxy"), "collection", "install", "--no-deps", "-p", str(collections), str(tarball)]
+        [str(BIN / "ansible-galaxy"), "collection", "install", *README_INSTALL_FLAGS, "--no-deps", str(tarball)],
+        cwd=project,
+        env=ansible_env(),
     )
     assert installed.returncode == 0, installed.stderr
-    return collections
+    assert (project / "collections" / "ansible_collections" / "dockyard" / "discovery" / "MANIFEST.json").is_file()
+    return project
 
 
-def ansible_env(collections: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "CONSUL_"))}
-    # The installed copy only: not this checkout's build/collections.
-    env.update(ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false")
-    env["PYTHONPATH"] = ""
+def ansible_env() -> dict:
+    # Nothing points at this checkout: no ANSIBLE_COLLECTIONS_PATH (build/collections), no PYTHONPATH.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "CONSUL_", "PYTHON"))}
+    env["ANSIBLE_LOCALHOST_WARNING"] = "false"
     return env
 
 
-def test_a_playbook_lookup_runs_from_the_installed_copy(installed_collection, agent, tmp_path):
-    playbook, result = tmp_path / "lookup.yml", tmp_path / "instances.txt"
+def test_a_playbook_lookup_runs_from_the_installed_copy(project, agent):
+    assert "collections_path = ./collections" in README_ANSIBLE_CFG
+    playbook, result = project / "lookup.yml", project / "instances.txt"
     playbook.write_text(
         f"""- hosts: localhost
   gather_facts: false
@@ -62,15 +86,17 @@ def test_a_playbook_lookup_runs_from_the_installed_copy(installed_collection, ag
         mode: "0600"
 """
     )
-    env = ansible_env(installed_collection)
-    env.update(ANSIBLE_LOCALHOST_WARNING="false")
-    argv = [str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)]
-    played = run([*argv, "-e", f"ansible_python_interpreter={sys.executable}"], env=env)
+    argv = [str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", "lookup.yml"]
+    played = run([*argv, "-e", f"ansible_python_interpreter={sys.executable}"], env=ansible_env(), cwd=project)
     assert played.returncode == 0, played.stdout[-2000:] + played.stderr[-2000:]
     raw = agent.http("GET", "/v1/health/service/consul?passing=1")
     expected = [f"{e['Service']['Address'] or e['Node']['Address']}:{e['Service']['Port']}" for e in raw]
     assert expected and result.read_text() == ",".join(expected)
-    where = run([str(BIN / "ansible-doc"), "-t", "lookup", "--json", "dockyard.discovery.service"], env=env)
+    where = run(
+        [str(BIN / "ansible-doc"), "-t", "lookup", "--json", "dockyard.discovery.service"],
+        env=ansible_env(),
+        cwd=project,
+    )
     assert where.returncode == 0, where.stderr
     [doc] = json.loads(where.stdout).values()
-    assert doc["doc"]["filename"].startswith(str(installed_collection))
+    assert doc["doc"]["filename"].startswith(str(project / "collections"))

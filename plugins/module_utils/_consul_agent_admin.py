@@ -83,6 +83,17 @@ class AgentAdminEndpoints:
 
     # --- gossip keyring ------------------------------------------------------------------
 
+    def autopilot_configuration(self) -> dict:
+        """The datacenter's autopilot configuration (raft holds it; the agent file only seeds it)."""
+        action = "reading the autopilot configuration"
+        _index, config = self._raw("get", "/v1/operator/autopilot/configuration", action)
+        if not isinstance(config, dict):
+            raise ConsulError(f"{action} failed: Consul at {self.base_url} answered {config!r}, not a configuration.")
+        return config
+
+    def autopilot_configuration_set(self, config: dict) -> None:
+        self._raw("put", "/v1/operator/autopilot/configuration", "writing the autopilot configuration", body=config)
+
     def keyring(self) -> list:
         """The keyring of every pool (LAN per datacenter and segment, WAN): Consul's list of pools."""
         try:

@@ -172,7 +172,7 @@ integration: venv toolchain $(PY_CONSUL_VERSIONS:%=build/py-consul-%/consul)
 	done
 
 # The Python package (pyproject.toml): tests/package builds its sdist and wheel into build/dist,
-# installs the wheel into fresh venvs of Python 3.9 and 3.13 and runs the documented example and the
+# installs the wheel into fresh venvs of Python 3.11 and 3.13 and runs the documented example and the
 # command against a real Consul agent; and installs the collection tarball as the README says.
 .PHONY: package
 package: venv toolchain

@@ -268,7 +268,8 @@ def test_a_rejected_line_outside_every_section_keeps_the_live_configuration(host
     host.set_live(good)
     bad = render(demo=["10.0.0.1:8081", "10.0.0.2:8082"]) + "this_is_not_an_nginx_directive on;\n"
     result = host.run(bad)
-    assert host.status()[1:] == ["rejected", sha256(bad)]
+    assert host.status()[1:3] == ["rejected", sha256(bad)]
+    assert "this_is_not_an_nginx_directive" in urllib.parse.unquote(host.fields()["reason"])
     assert host.live.read_text() == good and host.reloads() == 0
     assert "rejected a render, nginx keeps its last good configuration" in result.stderr
     assert "this_is_not_an_nginx_directive" in result.stderr
@@ -320,7 +321,11 @@ def test_a_render_whose_only_change_is_held_back_is_rejected_with_the_held_upstr
     host.set_live(live)
     text = render(demo=["10.0.0.1:8081"], probe=["10.0.0.5:9000", "10.0.0.6:0"])
     result = host.run(text)
-    assert host.status()[1:] == ["rejected", sha256(text), "held=probe"]
+    assert host.status()[1:3] == ["rejected", sha256(text)]
+    assert host.fields() == {
+        "reason": urllib.parse.quote("nginx -t rejects every changed upstream: probe", safe=":"),
+        "held": "probe",
+    }
     assert host.live.read_text() == live and host.reloads() == 0
     assert "every change of this render is in held-back upstreams (probe)" in result.stderr
 
@@ -331,7 +336,7 @@ def test_a_live_file_without_sections_makes_a_bad_section_reject_the_whole_rende
     host.set_live(legacy)
     text = render(demo=["10.0.0.1:8081", "10.0.0.2:99999"], other=["10.0.0.3:80"])
     result = host.run(text)
-    assert host.status()[1:] == ["rejected", sha256(text)]
+    assert host.status()[1:3] == ["rejected", sha256(text)] and set(host.fields()) == {"reason"}
     assert host.live.read_text() == legacy
     assert "the live file has no sections to hold upstream demo at" in result.stderr
 
@@ -431,7 +436,8 @@ def test_a_failed_reload_is_reported(host):
     (host.root / "fake" / "reload-exit").write_text("1")
     text = render(demo=["10.0.0.1:8081"])
     result = host.run(text)
-    assert host.status()[1:] == ["reload-failed", sha256(text)]
+    assert host.status()[1:3] == ["reload-failed", sha256(text)]
+    assert urllib.parse.unquote(host.fields()["reason"]).startswith("nginx reload failed: ")
     assert "nginx reload failed" in result.stderr
 
 
@@ -509,3 +515,60 @@ def test_the_guard_holds_with_a_real_agent_that_has_no_leader(tmp_path, nginx):
         host.run(render(demo=[]))
         assert host.status()[1] == "held-no-leader"
         assert host.live.read_text() == live
+
+
+# --- nginx-apply --status: the Consul check of the last render ----------------------------------
+
+
+def check(host) -> tuple[int, str]:
+    """nginx-apply --status as the Consul agent runs it: its exit status and output."""
+    result = subprocess.run(
+        [sys.executable, str(host.script), "--status"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.stderr == "", result
+    return result.returncode, result.stdout.strip()
+
+
+def test_the_check_passes_after_an_applied_render_and_an_unchanged_one(host):
+    text = render(demo=["10.0.0.1:8081"])
+    host.run(text)
+    code, output = check(host)
+    assert code == 0 and output.startswith("applied at ") and sha256(text)[:12] in output, output
+    host.run()
+    assert check(host)[0] == 0 and check(host)[1].startswith("unchanged at ")
+
+
+def test_a_rejected_render_turns_the_check_critical_with_nginx_s_reason(host):
+    host.run(render(demo=["10.0.0.1:8081"]))
+    host.run(render(demo=["10.0.0.1:8081"]) + "this_is_not_an_nginx_directive on;\n")
+    code, output = check(host)
+    assert code == 2, output
+    assert output.startswith("rejected at ") and "this_is_not_an_nginx_directive" in output, output
+    host.run(render(demo=["10.0.0.2:8081"]))  # the next good render heals it
+    assert check(host)[0] == 0
+
+
+def test_a_failed_reload_turns_the_check_critical(host):
+    (host.root / "fake" / "reload-exit").write_text("1")
+    host.run(render(demo=["10.0.0.1:8081"]))
+    code, output = check(host)
+    assert code == 2 and output.startswith("reload-failed at ") and "nginx reload failed" in output, output
+
+
+def test_a_held_upstream_or_a_held_emptying_render_is_a_warning(host, consul):
+    host.set_live(render(demo=["10.0.0.1:8081"], probe=["10.0.0.5:9000"]))
+    host.run(render(demo=["10.0.0.1:8081", "10.0.0.2:8082"], probe=["10.0.0.6:99999"]))
+    code, output = check(host)
+    assert code == 1 and output.startswith("applied-partial at ") and "held=probe" in output, output
+    consul.leader = '""'
+    host.run(render(demo=[], probe=[]))
+    code, output = check(host)
+    assert code == 1 and output.startswith("held-no-leader at "), output
+
+
+def test_the_check_is_critical_before_any_render_and_on_a_broken_line(host):
+    code, output = check(host)
+    assert code == 2 and "no render has been applied yet" in output, output
+    (host.state / "last-apply").write_text("garbage\n")
+    code, output = check(host)
+    assert code == 2 and "not a status line" in output, output

@@ -121,37 +121,14 @@ import socket
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.dockyard.discovery.plugins.module_utils._consul_errors import ConsulNotFound
 from ansible_collections.dockyard.discovery.plugins.module_utils._consul_module import ConsulModule
 from ansible_collections.dockyard.discovery.plugins.module_utils._docker_api import (
     DOCKER_IMPORT_ERROR,
     DockerUnavailable,
-    connect,
     default_docker_host,
 )
-from ansible_collections.dockyard.discovery.plugins.module_utils._registrator_reconcile import (
-    expected_view,
-    plan_reconcile,
-    registered_view,
-)
-from ansible_collections.dockyard.discovery.plugins.module_utils._registrator_rules import (
-    RegistratorOptions,
-    registered_by,
-    services_for_container,
-)
-
-
-def running_containers(docker_host: str) -> list:
-    """`docker inspect` of every running container. Raises DockerUnavailable, which main() reports
-    as error=docker_unavailable: a Docker failure is not the agent's."""
-    try:
-        api = connect(docker_host)
-        inspected = (api.inspect_container(summary["Id"]) for summary in api.containers())
-        # None: removed between the listing and the inspection
-        return [inspect for inspect in inspected if inspect is not None]
-    except DockerUnavailable as error:
-        error.message = f"listing the running containers failed: {error.message}."
-        raise
+from ansible_collections.dockyard.discovery.plugins.module_utils._registrator_repair import docker_api, repair
+from ansible_collections.dockyard.discovery.plugins.module_utils._registrator_rules import RegistratorOptions
 
 
 def reconcile(consul: ConsulModule) -> dict:
@@ -164,40 +141,11 @@ def reconcile(consul: ConsulModule) -> dict:
         force_tags=tuple(params["tags"]),
         use_ip_from_label=params["use_ip_from_label"] or "",
     )
-    docker_host = default_docker_host(params["docker_host"], os.environ)
-    containers = running_containers(docker_host)
-    expected = [service for inspect in containers for service in services_for_container(inspect, options)]
-    agent_services = consul.client.agent_services()
-    plan = plan_reconcile(expected, agent_services, options.hostname)
-
-    changed = plan.changes_needed and params["state"] == "reconciled"
-    if changed and not consul.check_mode:
-        for service_id in plan.stale:
-            try:
-                consul.client.deregister_service(service_id)
-            except ConsulNotFound:
-                pass  # gone since it was listed: the wanted state
-        for service in plan.missing + plan.outdated:
-            consul.client.register_service(service.registration())
-
-    result = {
-        "changed": changed,
-        "expected": sorted(s.id for s in expected),
-        "missing": [s.registration() for s in plan.missing],
-        "outdated": [s.registration() for s in plan.outdated],
-        "stale": plan.stale,
-        "in_sync": sorted(plan.in_sync),
-        "containers": len(containers),
-    }
+    api = docker_api(default_docker_host(params["docker_host"], os.environ))
+    found = repair(consul.client, api, options, fix=params["state"] == "reconciled", check_mode=consul.check_mode)
+    result = found.summary()
     if consul.diff_mode:
-        before = {
-            sid: registered_view(svc) for sid, svc in agent_services.items() if registered_by(sid, options.hostname)
-        }
-        for service in expected:
-            if service.id in agent_services:
-                before[service.id] = registered_view(agent_services[service.id])
-        after = {s.id: expected_view(s) for s in expected} if params["state"] == "reconciled" else before
-        result["diff"] = {"before": before, "after": after}
+        result["diff"] = {"before": found.before, "after": found.after}
     return result
 
 

@@ -19,7 +19,7 @@ class NoAnsible:
 sys.meta_path.insert(0, NoAnsible())
 from ansible_collections.dockyard.discovery.plugins.module_utils import (
     _agent_service, _consul_client, _consul_errors, _consul_options, _consul_results, _docker_api,
-    _registrator_health, _registrator_reconcile, _registrator_rules,
+    _registrator_health, _registrator_reconcile, _registrator_repair, _registrator_rules,
 )
 client = _consul_client.ConsulClient.from_environment(environ={"CONSUL_HTTP_ADDR": "127.0.0.1:1"})
 try:

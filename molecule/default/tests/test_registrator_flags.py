@@ -17,6 +17,7 @@ from conftest import NODES
 from labkit.ansible_runner import ansible_playbook, role_playbook
 from labkit.containers import CLIENT_IMAGE
 from labkit.nodes import catalog
+from labkit.reconcile import reconcile_paused
 from labkit.waiting import wait_for
 
 RESYNC_SECONDS = 3
@@ -90,14 +91,15 @@ def test_cleanup_flag_removes_entries_of_containers_removed_while_registrator_wa
     containers.run(node, "flag-cleanup", "-e", "SERVICE_NAME=flag-cleanup", "-p", "18108:8080")
     wait_for(lambda: catalog(node, "flag-cleanup"), 10, what="flag-cleanup registered")
     try:
-        assert node.docker("stop", "registrator").returncode == 0
-        assert node.docker("rm", "-f", "flag-cleanup").returncode == 0
-        time.sleep(1)
-        assert catalog(node, "flag-cleanup"), "nobody was there to deregister it: the entry is stale"
-        assert node.docker("start", "registrator").returncode == 0
-        _gone, took = wait_for(lambda: catalog(node, "flag-cleanup") == [], 15, 0.1, what="stale entry cleaned up")
-        print(f"stale flag-cleanup entry removed {took:.2f} s after registrator started")
-        assert "dangling: node2:flag-cleanup:8080" in registrator_log(node)
+        with reconcile_paused(node):
+            assert node.docker("stop", "registrator").returncode == 0
+            assert node.docker("rm", "-f", "flag-cleanup").returncode == 0
+            time.sleep(1)
+            assert catalog(node, "flag-cleanup"), "nobody was there to deregister it: the entry is stale"
+            assert node.docker("start", "registrator").returncode == 0
+            _gone, took = wait_for(lambda: catalog(node, "flag-cleanup") == [], 15, 0.1, what="stale entry cleaned up")
+            print(f"stale flag-cleanup entry removed {took:.2f} s after registrator started")
+            assert "dangling: node2:flag-cleanup:8080" in registrator_log(node)
     finally:
         node.docker("start", "registrator")
 
@@ -145,14 +147,15 @@ def test_explicit_flag_skips_containers_without_a_service_name(flagged, containe
 def test_resync_flag_restores_a_registration_deleted_behind_its_back(flagged, containers):
     containers.run(flagged, "flag-resync", "-e", "SERVICE_NAME=flag-resync", "-p", "18103:8080")
     registered(flagged, "node3:flag-resync:8080")
-    flagged.consul("/v1/agent/service/deregister/node3:flag-resync:8080", method="PUT")
-    assert agent_service(flagged, "node3:flag-resync:8080") is None
-    _back, took = wait_for(
-        lambda: agent_service(flagged, "node3:flag-resync:8080"),
-        RESYNC_SECONDS + 5,
-        0.1,
-        what="flag-resync registered again by a resync",
-    )
+    with reconcile_paused(flagged):
+        flagged.consul("/v1/agent/service/deregister/node3:flag-resync:8080", method="PUT")
+        assert agent_service(flagged, "node3:flag-resync:8080") is None
+        _back, took = wait_for(
+            lambda: agent_service(flagged, "node3:flag-resync:8080"),
+            RESYNC_SECONDS + 5,
+            0.1,
+            what="flag-resync registered again by a resync",
+        )
     print(f"deleted registration back after {took:.2f} s (-resync={RESYNC_SECONDS})")
     assert took <= RESYNC_SECONDS + 1.5
 

@@ -453,3 +453,39 @@ def test_the_roles_unit_in_plain_text_mode_with_internal(tmp_path):
     assert (args.internal, args.host_ip, args.explicit, args.tags, args.deregister) == (True, "", False, [], "always")
     assert "CONSUL_HTTP_TOKEN" not in files["reconcile.env"]
     assert "token" not in json.loads(files["service.json"])["service"]
+
+
+class FakeDocker:
+    """inspect_container of one container, as the library's DockerAPI answers it."""
+
+    def __init__(self, containers: dict):
+        self.containers = containers
+
+    def inspect_container(self, name):
+        return self.containers.get(name)
+
+
+def test_a_pass_runs_only_while_the_container_runs_the_timer_s_flags():
+    command = load_command()
+    flags = ["-internal", "-deregister=always", "consul://10.0.0.1:8500"]
+    args = command.parser().parse_args(
+        ["--container=registrator", f"--container-args-sha256={command.container_args_sha256(flags)}"]
+    )
+    command.check_container_flags(args, FakeDocker({"registrator": {"Args": flags}}))  # same flags: no error
+    with pytest.raises(command.FlagsChanged, match="runs other flags than this timer's"):
+        command.check_container_flags(
+            args, FakeDocker({"registrator": {"Args": [*flags[:1], "-explicit", *flags[1:]]}})
+        )
+    with pytest.raises(command.FlagsChanged, match="does not exist"):
+        command.check_container_flags(args, FakeDocker({}))
+    # Without --container (by hand, say), nothing is compared.
+    command.check_container_flags(command.parser().parse_args([]), FakeDocker({}))
+
+
+def test_the_role_fingerprints_the_container_command_as_the_command_does():
+    """The role hashes `_registrator_command | to_json | hash('sha256')`: the same digest as the command's."""
+    from ansible.plugins.filter.core import get_hash, to_json
+
+    command = load_command()
+    flags = ["-ip=10.0.0.1", "-tags=a,b", "-retry-attempts=-1", "consul-tls://10.0.0.1:8501"]
+    assert get_hash(to_json(flags), "sha256") == command.container_args_sha256(flags)

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import importlib
 import json
 import os
@@ -113,6 +114,12 @@ def parser() -> argparse.ArgumentParser:
     registrator.add_argument("--use-ip-from-label", default="", help="-useIpFromLabel")
     registrator.add_argument("--deregister", choices=["always", "on-success"], default="always", help="-deregister")
     registrator.add_argument("--docker-host", help="Docker API (default: DOCKER_HOST, then the local socket)")
+    registrator.add_argument(
+        "--container", default="", help="registrator's container: a pass runs only while it runs --container-args"
+    )
+    registrator.add_argument(
+        "--container-args-sha256", default="", help="sha256 of the JSON list of the container's Args this timer follows"
+    )
     return command
 
 
@@ -275,6 +282,28 @@ def load_library(directory: str):
     return argparse.Namespace(**{name[1:]: importlib.import_module(f"{PACKAGE}.{name}") for name in names})
 
 
+class FlagsChanged(Exception):
+    """registrator's container runs other flags than this timer was set up with."""
+
+
+def container_args_sha256(args_list) -> str:
+    return hashlib.sha256(json.dumps(list(args_list)).encode("utf-8")).hexdigest()
+
+
+def check_container_flags(args, api) -> None:
+    """Raise FlagsChanged unless registrator's container runs the flags this timer repairs with.
+
+    The role updates the container first and the timer after it: in between, a pass with the old
+    flags would put registrator's fresh registrations back to the old ones."""
+    if not args.container:
+        return
+    inspect = api.inspect_container(args.container)
+    if inspect is None:
+        raise FlagsChanged(f"registrator's container {args.container} does not exist")
+    if args.container_args_sha256 and container_args_sha256(inspect.get("Args") or []) != args.container_args_sha256:
+        raise FlagsChanged(f"container {args.container} runs other flags than this timer's (the role is changing them)")
+
+
 def reconcile_pass(args, environ, library):
     """(the hostname, the library's RepairResult) of one pass. Raises the library's errors."""
     hostname = args.hostname or socket.gethostname()
@@ -303,6 +332,7 @@ def reconcile_pass(args, environ, library):
         api = library.registrator_repair.docker_api(
             library.docker_api.default_docker_host(args.docker_host, environ), DOCKER_TIMEOUT
         )
+        check_container_flags(args, api)
         found = library.registrator_repair.repair(
             client, api, options, fix=args.fix, keep_failed=args.deregister == "on-success"
         )
@@ -334,6 +364,10 @@ def run(args, environ, now: float) -> int:
         hostname, found = reconcile_pass(args, environ, library)
     except known as error:
         return fail(args, now, f"{error.kind}: {one_line(error.message)}")
+    except FlagsChanged as error:
+        # Not a failure: the role's run that changes the flags restarts the timer with the new ones.
+        print(f"registrator-reconcile: pass skipped: {error}", flush=True)
+        return 0
     except Exception as error:  # noqa: BLE001 - recorded, so that the check says the pass failed
         traceback.print_exc()
         return fail(args, now, f"unexpected error: {type(error).__name__}: {one_line(error)}")

@@ -10,14 +10,13 @@ configuration that includes a check directory, as check-nginx.conf does, usable 
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from local_playbook import role_play, run_local_playbook
 
 REPO = Path(__file__).resolve().parents[2]
 ROLE = REPO / "roles" / "load_balancer"
@@ -27,15 +26,7 @@ BIN = Path(sys.executable).parent
 # The role's tasks template the consul-template template with these delimiters.
 CTMPL_OPTIONS = {"variable_start_string": "[[", "variable_end_string": "]]"}
 
-PLAYBOOK = """
-- hosts: localhost
-  connection: local
-  gather_facts: false
-  vars_files:
-    - {role}/defaults/main.yml
-    - {role}/vars/main.yml
-  tasks:
-    - name: Render {src}
+TASKS = """    - name: Render {src}
       ansible.builtin.template:
         src: {role}/templates/{src}
         dest: {dest}
@@ -60,28 +51,8 @@ def need_nginx() -> str:
 def render_role_template(src: str, dest: Path, extra_vars: dict, workdir: Path, mode: str = "0644", **options):
     """Render roles/load_balancer/templates/<src> to dest as the role does, with extra_vars on top."""
     option_lines = "".join(f'        {key}: "{value}"\n' for key, value in options.items())
-    playbook = workdir / f"render-{Path(src).stem}.yml"
-    playbook.write_text(PLAYBOOK.format(role=ROLE, src=src, dest=dest, mode=mode, options=option_lines))
-    variables = workdir / f"vars-{Path(src).stem}.json"
-    variables.write_text(json.dumps(extra_vars))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env.update(
-        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-        ANSIBLE_LOCALHOST_WARNING="0",
-        ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_LOCAL_TEMP=str(workdir / "ansible-local"),
-        ANSIBLE_REMOTE_TEMP=str(workdir / "ansible-remote"),
-    )
-    result = subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", "localhost,", str(playbook), "-e", f"@{variables}"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert result.returncode == 0, f"rendering {src}: {result.stdout[-3000:]}{result.stderr[-2000:]}"
+    text = role_play(ROLE, TASKS.format(role=ROLE, src=src, dest=dest, mode=mode, options=option_lines))
+    run_local_playbook(text, workdir, extra_vars, name=f"render-{Path(src).stem}")
     return dest
 
 

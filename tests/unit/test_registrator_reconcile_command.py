@@ -21,6 +21,7 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
+from local_playbook import role_play, run_local_playbook
 
 REPO = Path(__file__).resolve().parents[2]
 ROLE = REPO / "roles" / "registrator"
@@ -325,15 +326,7 @@ def test_the_files_the_role_copies_are_all_the_command_imports(tmp_path):
 
 # --- the role's files ---------------------------------------------------------------------------
 
-PLAYBOOK = """
-- hosts: all
-  connection: local
-  gather_facts: false
-  vars_files:
-    - {role}/defaults/main.yml
-    - {role}/vars/main.yml
-  tasks:
-    - name: Render the reconcile service unit
+TASKS = """    - name: Render the reconcile service unit
       ansible.builtin.template:
         src: {role}/templates/dockyard-registrator-reconcile.service.j2
         dest: {out}/reconcile.service
@@ -353,28 +346,7 @@ PLAYBOOK = """
 
 def render_role_files(tmp_path: Path, host: str, extra_vars: dict) -> dict:
     """The unit, the environment file and the service definition as the role writes them for host."""
-    playbook = tmp_path / "render.yml"
-    playbook.write_text(PLAYBOOK.format(role=ROLE, out=tmp_path))
-    variables = tmp_path / "vars.json"
-    variables.write_text(json.dumps(extra_vars))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
-    env.update(
-        ANSIBLE_LOCALHOST_WARNING="0",
-        ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-        ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-local"),
-        ANSIBLE_REMOTE_TEMP=str(tmp_path / "ansible-remote"),
-    )
-    result = subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", f"{host},", str(playbook), "-e", f"@{variables}"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    run_local_playbook(role_play(ROLE, TASKS.format(role=ROLE, out=tmp_path)), tmp_path, extra_vars, host=host)
     return {name: (tmp_path / name).read_text() for name in ("reconcile.service", "reconcile.env", "service.json")}
 
 

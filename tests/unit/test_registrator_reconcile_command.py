@@ -288,25 +288,54 @@ spec.loader.exec_module(command)
 loaded = command.load_library(library)
 files = sorted({vars(loaded)[name].__file__ for name in vars(loaded)})
 code = command.main(
-    ["--fix", "--library", library, "--state-file", state_file, "--consul-address=127.0.0.1", "--consul-port=1"],
+    ["--fix", "--library", library, "--state-file", state_file, "--consul-address=127.0.0.1", "--consul-port=1",
+     "--docker-host=unix:///nonexistent/docker.sock"],
     environ={},
 )
 print(json.dumps({"files": files, "code": code}))
 """
 
 
+BUNDLE_TASKS = """    - name: Write the library bundle as the role does
+      ansible.builtin.copy:
+        content: "{{{{ _registrator_reconcile_library_bundle | to_nice_json(sort_keys=true) }}}}\\n"
+        dest: {dest}
+        mode: "0644"
+"""
+
+
+def role_bundle(tmp_path: Path) -> Path:
+    """The library directory with the bundle rendered by the role's own expression (vars/main.yml)."""
+    library = tmp_path / "lib"
+    library.mkdir()
+    tasks = BUNDLE_TASKS.format(dest=library / rr.BUNDLE)
+    run_local_playbook(role_play(ROLE, tasks), tmp_path, {"role_path": str(ROLE)}, name="bundle")
+    return library
+
+
+def test_the_bundle_holds_every_module_util_verbatim(tmp_path):
+    sources = json.loads((role_bundle(tmp_path) / rr.BUNDLE).read_text())
+    expected = {path.stem: path.read_text() for path in (REPO / "plugins" / "module_utils").glob("*.py")}
+    assert sources == expected
+
+
+def test_a_bundle_that_is_not_one_fails_the_pass_with_its_reason(tmp_path):
+    (tmp_path / rr.BUNDLE).write_text('["not", "a", "bundle"]')
+    with pytest.raises(ImportError, match="is not a bundle of module sources"):
+        rr.read_bundle(str(tmp_path / rr.BUNDLE))
+    with pytest.raises(ImportError, match="cannot read .*missing"):
+        rr.read_bundle(str(tmp_path / "missing" / rr.BUNDLE))
+
+
 def test_the_files_the_role_copies_are_all_the_command_imports(tmp_path):
-    """The role's copy, made as the role does: plugins/module_utils/*.py and an __init__.py in dockyard_core."""
-    package = tmp_path / "lib" / rr.PACKAGE
-    package.mkdir(parents=True)
-    for source in sorted((REPO / "plugins" / "module_utils").glob("*.py")):
-        shutil.copy(source, package / source.name)
-    (package / "__init__.py").write_text("# the role's copy\n")
+    """The role's bundle, made by the role's own expression: plugins/module_utils/*.py in one file."""
+    library = role_bundle(tmp_path)
+    bundle = library / rr.BUNDLE
     state = tmp_path / "last-reconcile.json"
     # Only the copy and the consul package under test (make unit's PYTHONPATH) on the path.
     env = {"PYTHONPATH": os.environ.get("PYTHONPATH", ""), "PATH": os.environ["PATH"], "PYTHONDONTWRITEBYTECODE": "1"}
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, str(COMMAND), str(tmp_path / "lib"), str(state)],
+        [sys.executable, "-c", PROBE, str(COMMAND), str(library), str(state)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -316,12 +345,14 @@ def test_the_files_the_role_copies_are_all_the_command_imports(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     outcome = json.loads(result.stdout.splitlines()[-1])
-    assert outcome["files"] and all(f.startswith(str(package)) for f in outcome["files"]), outcome
-    # A whole pass up to the agent: port 1 refuses, which the state file and the one line on stderr say.
+    assert outcome["files"] and all(f.startswith(f"{bundle}/") for f in outcome["files"]), outcome
+    # A whole pass up to the hosts' APIs (a Docker socket that does not exist, whichever the pass asks
+    # first), which the state file and the one line on stderr say.
     assert outcome["code"] == rr.EXIT_FAILED
     recorded = json.loads(state.read_text())
-    assert recorded["error"].startswith("unreachable: listing the agent's services failed"), recorded
-    assert result.stderr.startswith("registrator-reconcile: unreachable: ") and len(result.stderr.splitlines()) == 1
+    assert recorded["error"].startswith("docker_unavailable: listing the running containers failed"), recorded
+    assert result.stderr.startswith("registrator-reconcile: docker_unavailable: ")
+    assert len(result.stderr.splitlines()) == 1
 
 
 # --- the role's files ---------------------------------------------------------------------------

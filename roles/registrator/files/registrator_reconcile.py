@@ -33,9 +33,10 @@ the last pass found no drift, 1 (warning) when it found some (and says what, and
 fixed), 2 (critical) when it failed, or when there is no state file or it is older than 3 intervals
 + 30 s: the timer stopped.
 
-The code is the collection's plugins/module_utils, which the role copies into --library as the
-package dockyard_core; only a pass imports it, so --status stays quick and needs neither the Docker
-nor the Consul library.
+The code is the collection's plugins/module_utils, which the role copies into --library as one file,
+dockyard_core.json ({module name: source}; one copy per converge rather than one per module), and
+which this command imports as the package dockyard_core. Only a pass imports it, so --status stays
+quick and needs neither the Docker nor the Consul library.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ import argparse
 import contextlib
 import hashlib
 import importlib
+import importlib.abc
+import importlib.util
 import json
 import os
 import socket
@@ -54,6 +57,7 @@ import traceback
 
 LIBRARY = "/usr/local/lib/dockyard-discovery"
 PACKAGE = "dockyard_core"
+BUNDLE = f"{PACKAGE}.json"
 STATE_FILE = "/var/lib/dockyard-registrator/last-reconcile.json"
 TIMER = "dockyard-registrator-reconcile.timer"
 DEFAULT_INTERVAL = 60
@@ -94,7 +98,7 @@ def parser() -> argparse.ArgumentParser:
         help="seconds between the timer's passes, recorded for --status (default %(default)s)",
     )
     command.add_argument(
-        "--library", default=LIBRARY, help=f"directory holding the {PACKAGE} package (default {LIBRARY})"
+        "--library", default=LIBRARY, help=f"directory holding {BUNDLE}, the {PACKAGE} package (default {LIBRARY})"
     )
 
     consul = command.add_argument_group("the local Consul agent")
@@ -272,11 +276,64 @@ def check(args, now: float) -> int:
 # --- a pass ---------------------------------------------------------------------------------------
 
 
+class LibraryBundle(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader):
+    """Imports the package PACKAGE and its modules from the sources of the role's bundle file. The
+    modules' imports of each other are relative, so they resolve inside the package."""
+
+    def __init__(self, path: str, sources: dict[str, str]):
+        self.path = path
+        self.sources = sources
+
+    def _module(self, fullname: str) -> str | None:
+        package, _, name = fullname.rpartition(".")
+        return name if package == PACKAGE and name in self.sources else None
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != PACKAGE and self._module(fullname) is None:
+            return None
+        spec = importlib.util.spec_from_loader(
+            fullname, self, origin=self.filename(fullname), is_package=fullname == PACKAGE
+        )
+        spec.has_location = True  # __file__ names the bundle and the module, for tracebacks
+        return spec
+
+    def filename(self, fullname: str) -> str:
+        return self.path if fullname == PACKAGE else f"{self.path}/{self._module(fullname)}.py"
+
+    def is_package(self, fullname: str) -> bool:
+        return fullname == PACKAGE
+
+    def get_source(self, fullname: str) -> str:
+        if fullname == PACKAGE:
+            return ""
+        name = self._module(fullname)
+        if name is None:
+            raise ImportError(f"{fullname} is not in {self.path}", name=fullname)
+        return self.sources[name]
+
+    def get_code(self, fullname: str):
+        return compile(self.get_source(fullname), self.filename(fullname), "exec", dont_inherit=True)
+
+
+def read_bundle(path: str) -> dict[str, str]:
+    """The role's bundle: {module name: source}. ImportError for a file that is missing or is not one."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            sources = json.load(handle)
+    except (OSError, ValueError) as error:
+        raise ImportError(f"cannot read {path}: {error}") from error
+    if not isinstance(sources, dict) or not all(isinstance(v, str) for v in sources.values()):
+        raise ImportError(f"{path} is not a bundle of module sources")
+    return sources
+
+
 def load_library(directory: str):
-    """The collection's module_utils that the role copied into directory/dockyard_core, by name
+    """The collection's module_utils from the role's bundle directory/dockyard_core.json, by name
     without the underscore (docker_api, registrator_repair, ...)."""
-    if directory not in sys.path:
-        sys.path.insert(0, directory)
+    path = os.path.join(directory, BUNDLE)
+    if not any(isinstance(finder, LibraryBundle) for finder in sys.meta_path):
+        # First on the path: an installed package of the same name must not be imported instead.
+        sys.meta_path.insert(0, LibraryBundle(path, read_bundle(path)))
     names = ("_consul_client", "_consul_errors", "_consul_options", "_docker_api", "_registrator_repair")
     names += ("_registrator_rules",)
     return argparse.Namespace(**{name[1:]: importlib.import_module(f"{PACKAGE}.{name}") for name in names})
@@ -358,7 +415,7 @@ def run(args, environ, now: float) -> int:
     try:
         library = load_library(args.library)
     except ImportError as error:
-        return fail(args, now, f"cannot load the collection's library from {args.library}/{PACKAGE}: {error}")
+        return fail(args, now, f"cannot load the collection's library from {args.library}/{BUNDLE}: {error}")
     known = (library.consul_errors.ConsulError, library.docker_api.DockerUnavailable)
     try:
         hostname, found = reconcile_pass(args, environ, library)

@@ -78,6 +78,7 @@ images: toolchain
 # --- the lab -------------------------------------------------------------------------------
 .PHONY: lab
 lab: export DOCKYARD_PREVIOUS_RELEASES ?= 0
+lab: export DOCKYARD_TEST_TOOLS ?= 0
 lab: venv images
 	lab/run.sh molecule converge -s default
 	lab/run.sh molecule side-effect -s default

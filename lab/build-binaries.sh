@@ -60,6 +60,30 @@ build_consul_template() { # VERSION
   "$dest" -version >&2
 }
 
+# Prometheus with Consul service discovery only: its upstream build tags drop every other discovery
+# plugin (plugins/plugin_*.go), which leaves out the cloud SDKs. No web UI assets (builtinassets):
+# the tests use its HTTP API. Version stamped as upstream's .promu.yml does.
+build_prometheus() { # VERSION MODULE_VERSION
+  local version=$1 module_version=$2
+  local dest=$BIN_CACHE/prometheus-$version/prometheus started src
+  [ -x "$dest" ] && { log "prometheus $version: cached"; return; }
+  require_space "$DOCKYARD_CACHE" 3000
+  started=$(date +%s)
+  log "prometheus $version: building from the Go proxy, Consul discovery only (about 2 minutes on 2 cores)"
+  src=$(go_fetch "github.com/prometheus/prometheus@$module_version")
+  [ "$(tr -d '[:space:]' <"$src/VERSION")" = "$version" ] ||
+    die "github.com/prometheus/prometheus@$module_version says $(cat "$src/VERSION"), lab/versions.env expects $version." \
+      "pin PROMETHEUS_MODULE_VERSION to the module version of Prometheus $version (v0.<major*100+minor>.<patch>)."
+  mkdir -p "$(dirname "$dest")"
+  GOBIN=$(dirname "$dest") go install -trimpath -tags remove_all_sd,enable_consul_sd \
+    -ldflags "-s -w -X github.com/prometheus/common/version.Version=$version" \
+    "github.com/prometheus/prometheus/cmd/prometheus@$module_version" ||
+    die "building prometheus failed." "see the go error above."
+  cp "$src/LICENSE" "$(dirname "$dest")/LICENSE"
+  chmod u+w "$(dirname "$dest")/LICENSE"
+  log "prometheus $version: built in $(($(date +%s) - started)) s"
+}
+
 # registrator_source: print the directory of registrator's source at REGISTRATOR_COMMIT.
 # First the Go proxy, by module path and pseudo-version (go checks what it serves against
 # go.sum's checksum database); then a source tree, REGISTRATOR_SRC or the shared third-party
@@ -127,3 +151,7 @@ if [ "${DOCKYARD_PREVIOUS_RELEASES:-1}" != 0 ]; then
   build_consul_template "$CONSUL_TEMPLATE_PREVIOUS_VERSION"
 fi
 build_registrator
+# Only the tests need Prometheus: `make lab` leaves it out (DOCKYARD_TEST_TOOLS=0).
+if [ "${DOCKYARD_TEST_TOOLS:-1}" != 0 ]; then
+  build_prometheus "$PROMETHEUS_VERSION" "$PROMETHEUS_MODULE_VERSION"
+fi

@@ -11,7 +11,6 @@ import importlib.util
 import json
 import os
 import shlex
-import shutil
 import stat
 import subprocess
 import sys

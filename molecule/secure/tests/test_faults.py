@@ -229,7 +229,19 @@ def test_7_the_leader_cut_off_leaves_dns_and_nginx_and_comes_back(api, balanced)
             start = time.monotonic()
             wait_for(lambda: cut.address not in dns(lb, "svc4.service.consul"), 30, 0.2, what="secure3 out of DNS")
             left_dns = time.monotonic() - start
-            wait_for(lambda: f"{cut.address}:8084" not in live_servers(), 30, 0.2, what="secure3 out of nginx")
+            try:
+                wait_for(lambda: f"{cut.address}:8084" not in live_servers(), 30, 0.2, what="secure3 out of nginx")
+            except AssertionError as error:
+                # What consul-template and nginx-apply did meanwhile, and what secure1's catalog says.
+                journal = lb.run(
+                    "journalctl -u consul-template --no-pager -n 40; cat /var/lib/dockyard-load-balancer/last-apply"
+                )
+                health = Api(lb.address).call(
+                    "GET", "/v1/health/service/svc4", management_token(), params={"stale": ""}
+                )
+                raise AssertionError(
+                    f"{error}\n{journal.stdout}\nsecure1's svc4 health: {health.text[:3000]}"
+                ) from None
             left_nginx = time.monotonic() - start
         finally:
             heal_partition(cut)

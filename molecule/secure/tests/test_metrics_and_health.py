@@ -5,7 +5,7 @@ of their own (the agents' services would be rejected by the catalog otherwise)."
 from __future__ import annotations
 
 from conftest import NODES
-from labkit.secure import Api, secret
+from labkit.secure import Api, management_token, secret
 from labkit.waiting import wait_for
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -24,7 +24,13 @@ def test_the_scrape_token_reads_every_agent_s_metrics_and_nothing_else():
         (sample,) = families["consul_runtime_alloc_bytes"].samples
         assert sample.value > 0
     api = Api(NODES["secure1"].address)
-    assert api.call("GET", "/v1/kv/", token, params={"recurse": "true"}).status_code == 403
+    # A listing is filtered down to nothing (404), a key the token may not read is refused.
+    assert api.call("PUT", "/v1/kv/verifier/metrics-probe", management_token(), data="secret").json() is True
+    try:
+        assert api.call("GET", "/v1/kv/verifier/metrics-probe", token).status_code == 403
+        assert api.call("GET", "/v1/kv/", token, params={"recurse": "true"}).status_code == 404
+    finally:
+        api.call("DELETE", "/v1/kv/verifier/metrics-probe", management_token())
     # Catalog reads are filtered, not refused: the scrape token sees no service.
     assert api.call("GET", "/v1/catalog/services", token).json() == {}
 

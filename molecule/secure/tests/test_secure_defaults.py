@@ -36,7 +36,9 @@ def test_agent_configuration_turns_every_protection_on(nodes, name):
     assert tls["internal_rpc"]["verify_server_hostname"] is True
     assert rendered["auto_encrypt"] == {"allow_tls": True}
     assert (rendered["ports"]["http"], rendered["ports"]["https"]) == (-1, 8501)
-    assert (rendered["enable_script_checks"], rendered["enable_local_script_checks"]) == (False, False)
+    # Script checks from the API stay off; those of the agent's own files (root's) are on, for the
+    # load-balancer's and registrator's checks in consul_services_dir.
+    assert (rendered["enable_script_checks"], rendered["enable_local_script_checks"]) == (False, True)
     assert rendered["disable_remote_exec"] is True
     assert host.run("consul validate /etc/consul.d/consul.json").rc == 0
 
@@ -44,7 +46,7 @@ def test_agent_configuration_turns_every_protection_on(nodes, name):
 @pytest.mark.parametrize("name", NODES)
 def test_the_running_agent_has_script_checks_and_remote_exec_off(nodes, name):
     config = Api(nodes[name].address).get("/v1/agent/self")["DebugConfig"]
-    assert (config["EnableRemoteScriptChecks"], config["EnableLocalScriptChecks"]) == (False, False)
+    assert (config["EnableRemoteScriptChecks"], config["EnableLocalScriptChecks"]) == (False, True)
     assert config["DisableRemoteExec"] is True
     resolver = config["ACLResolverSettings"]
     assert (resolver["ACLsEnabled"], resolver["ACLDefaultPolicy"]) == (True, "deny")
@@ -111,3 +113,14 @@ def test_nginx_hides_its_version(nodes):
     response = requests.get(f"http://{nodes['secure1'].address}/", timeout=5)
     assert response.headers["Server"] == "nginx"
     assert "nginx/" in nodes["secure1"].check("nginx -v 2>&1")
+
+
+def test_a_script_check_registered_through_the_api_is_refused_even_with_the_management_token():
+    """Local script checks are on (the agent's files only): the HTTP API still cannot add one, which
+    is what the remote-execution attacks on Consul agents use."""
+    api = Api(NODES["secure2"].address)
+    check = {"Name": "api script check", "CheckID": "verifier-script", "Args": ["/bin/true"], "Interval": "10s"}
+    response = api.call("PUT", "/v1/agent/check/register", management_token(), json=check)
+    assert response.status_code in (400, 500), (response.status_code, response.text)
+    assert "Scripts are disabled on this agent from remote calls" in response.text, response.text
+    assert "verifier-script" not in api.get("/v1/agent/checks", management_token())

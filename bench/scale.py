@@ -23,7 +23,10 @@ after a failure. nginx never connects to them: only nginx -t and reloads see the
    (node1's HTTP API): the dockyard.discovery.service lookup in-process through Ansible's lookup
    loader, as first lookup of a process (no cached client: options, client, connection), as in
    bench/catalog_lookups.py, against a raw GET of the same URL with urllib on a new connection
-   (target at 10,000: <= 1.5x); format=dict; the inventory plugin in-process (parse into a fresh
+   (target at 10,000: <= 1.5x). Two more baselines split the difference: the raw GET asking for
+   gzip, as the collection's transport does (Consul compresses, urllib's caller inflates), and the
+   raw GET followed by json.loads, the least any Python client of the endpoint does. Then
+   format=dict; the inventory plugin in-process (parse into a fresh
    InventoryData); and through the CLI, start-up included (shown apart, for a module that does
    nothing and an empty inventory): `ansible localhost -m dockyard.discovery.service_info` and
    `ansible-inventory --list`, their output to /dev/null. Timed round-robin, medians.

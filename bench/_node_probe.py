@@ -25,6 +25,10 @@ import time
 
 STATUS = "/var/lib/dockyard-load-balancer/last-apply"
 LIVE = "/etc/nginx/dockyard/live/services.conf"
+# consul-template writes the render here; nginx-apply writes it to check/ just before each nginx -t
+# and to live/ just before the reload: their mtimes split an apply into its steps.
+RENDERED = "/etc/nginx/dockyard/rendered/services.conf"
+CHECK = "/etc/nginx/dockyard/check/services.conf"
 NGINX_PID = "/run/nginx.pid"
 RELOAD = ["systemctl", "try-reload-or-restart", "nginx"]
 RELOAD_TIMEOUT = 30
@@ -90,6 +94,11 @@ def state(section=None, endpoint=None):
         "status": read(STATUS).split(),
         "live_sha256": hashlib.sha256(live.encode("utf-8")).hexdigest(),
         "servers": {name: len(servers) for name, servers in sections.items()},
+        "mtimes": {
+            name: os.stat(path).st_mtime_ns / 1e9
+            for name, path in (("rendered", RENDERED), ("check", CHECK), ("live", LIVE))
+            if os.path.exists(path)
+        },
     }
     if endpoint:
         result["listed"] = endpoint in sections.get(section, [])

@@ -8,7 +8,7 @@ after a failure. nginx never connects to them: only nginx -t and reloads see the
 
 1. Render path, as deployed: bench/scale-load-balancer.yml runs the load_balancer role on node1
    with the lab's own load_balancer_services plus the bench's (one upstream bench-one; 50 upstreams
-   bench-m-00..49 of 20 instances each), then the catalog grows to 100, 500 and 2,000 instances of
+   bm00..bm49 of 20 instances each), then the catalog grows to 100, 500 and 2,000 instances of
    bench-one (then back to none), and to 50 x 20. For each size: catalog write -> live in nginx,
    from the moment the (first) transaction was sent to the time nginx-apply records in its status
    file for the apply whose render is the live file (so consul-template's quiescence, its render,
@@ -79,7 +79,9 @@ CLI_TIMEOUT = 300
 
 
 def many_name(index: int) -> str:
-    return f"bench-m-{index:02d}"
+    # Short: the role lists every upstream name in the load-balancer service's meta, and Consul
+    # refuses a meta value over 512 characters (50 names of the form bench-m-NN do not fit).
+    return f"bm{index:02d}"
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -145,9 +147,16 @@ def node_text(command: str) -> str:
 
 
 def default_inventory() -> Path:
-    """The default scenario's inventory as molecule wrote it (its ephemeral directory)."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "molecule" / REPO.name / "default" / "inventory"
+    """The default scenario's inventory as molecule wrote it for this checkout: the newest of its
+    ephemeral directories (~/.ansible/tmp/molecule.XXXX.default) whose molecule.yml names this repo."""
+    candidates = [
+        directory
+        for directory in (Path.home() / ".ansible" / "tmp").glob("molecule.*.default")
+        if (directory / "molecule.yml").is_file()
+        and str(REPO) in (directory / "molecule.yml").read_text(errors="replace")
+    ]
+    newest = max(candidates, key=lambda directory: directory.stat().st_mtime, default=None)
+    return newest / "inventory" if newest else Path("(none: make lab first)")
 
 
 def lab_services() -> list:
@@ -239,7 +248,17 @@ def one_more(catalog: Catalog, service: str, number: int, trials: int) -> list:
     samples = []
     for _trial in range(trials):
         sent = catalog.add(service, [number])
-        samples.append(wait_live(Listed(service, endpoint, True), f"one more {service} instance")["applied_at"] - sent)
+        live = wait_live(Listed(service, endpoint, True), f"one more {service} instance")
+        mtimes = live["mtimes"]
+        samples.append(
+            {
+                "to_live": live["applied_at"] - sent,
+                "to_rendered": mtimes["rendered"] - sent,
+                "rendered_to_test": mtimes["check"] - mtimes["rendered"],
+                "test_to_live": mtimes["live"] - mtimes["check"],
+                "live_to_status": live["applied_at"] - mtimes["live"],
+            }
+        )
         catalog.remove(service, [number])
         wait_live(Listed(service, endpoint, False), f"{service} back to its size")
     return samples
@@ -317,7 +336,7 @@ def render_rows(results: list, wait_min: float) -> list:
             )
         )
         if "one_more" in m:
-            above = [sample - wait_min for sample in m["one_more"]]
+            above = [sample["to_live"] - wait_min for sample in m["one_more"]]
             value = median(above)
             target = f"<= {TARGET_ABOVE_WAIT_MIN} s above wait.min" if label.startswith("1 upstream") else ""
             result = ("PASS" if value <= TARGET_ABOVE_WAIT_MIN else "MISS") if target else ""
@@ -330,6 +349,15 @@ def render_rows(results: list, wait_min: float) -> list:
                     result,
                 )
             )
+            steps = (
+                ("write -> rendered by consul-template, above wait.min", "to_rendered", wait_min),
+                ("rendered -> nginx-apply's nginx -t starts", "rendered_to_test", 0),
+                ("nginx -t starts -> live file written", "test_to_live", 0),
+                ("live file written -> reloaded (status line)", "live_to_status", 0),
+            )
+            for text, key, less in steps:
+                values = [sample[key] - less for sample in m["one_more"]]
+                rows.append((f"{label}: one more: {text}", f"{median(values):.3f} s", spread(values), "", ""))
     return rows
 
 
@@ -515,6 +543,7 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=5, help="one-more-instance trials (default 5)")
     parser.add_argument("--dev", action="store_true", help="lookups only, on a Consul dev agent on loopback")
     parser.add_argument("--skip-render", action="store_true", help="lookups only, on the lab's Consul")
+    parser.add_argument("--skip-lookups", action="store_true", help="the render path only")
     parser.add_argument("--inventory", type=Path, default=default_inventory(), help="the default scenario's inventory")
     args = parser.parse_args()
     if min(args.rounds, args.cli_rounds, args.trials) < 1:
@@ -539,7 +568,8 @@ def main() -> int:
             parser.error(f"no default scenario inventory at {args.inventory}: make lab first, or pass --inventory")
         try:
             catalog.ensure_nodes()
-            rows += measure_lookups(catalog, "172.20.20.10", 8500, args.rounds, args.cli_rounds)
+            if not args.skip_lookups:
+                rows += measure_lookups(catalog, "172.20.20.10", 8500, args.rounds, args.cli_rounds)
             if render_on:
                 print("configuring the bench upstreams on node1", file=sys.stderr)
                 converge_load_balancer(args.inventory, lab_services() + bench_services())

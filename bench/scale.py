@@ -18,7 +18,11 @@ after a failure. nginx never connects to them: only nginx -t and reloads see the
    CPU time during that size's change and its RSS and peak RSS (VmHWM, since it started) from /proc.
    At 2,000 backends (and at 50 x 20) one more instance is added, trials times: the time to live,
    less wait.min (read from the deployed consul-template.json), has the target <= 0.2 s (median).
-   Every trial removes its instance again and waits until that is live too.
+   Every trial removes its instance again and waits until that is live too. Each trial's time is
+   split by the mtimes nginx-apply leaves (rendered/ by consul-template, check/ just before its
+   nginx -t, live/ just before the reload) and the status line (after the reload).
+   consul-template's peak RSS is its process's VmHWM: a reload (SIGHUP) keeps the process, so an
+   earlier run of the bench on the same lab counts in it.
 2. Lookups at 1,000 and 10,000 instances of one service over the 200 nodes, on the lab's Consul
    (node1's HTTP API): the dockyard.discovery.service lookup in-process through Ansible's lookup
    loader, as first lookup of a process (no cached client: options, client, connection), as in

@@ -2,8 +2,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Result shaping: Consul JSON into one shape for modules and lookups."""
 
+from dataclasses import asdict
+
 from ansible_collections.dockyard.discovery.plugins.module_utils._consul_results import (
     AutopilotHealth,
+    Check,
     KVEntry,
     Member,
     ServiceInstance,
@@ -55,6 +58,21 @@ def test_health_and_catalog_entries_give_one_shape():
     assert health["endpoint"] == "10.0.0.1:8080"  # no service address: the node's
     assert health["status"] == "warning"
     assert (catalog["status"], catalog["checks"]) == (None, [])
+
+
+def test_to_dict_is_asdict_with_the_endpoint_and_copies_the_containers():
+    # to_dict is written out field by field for speed (bench/scale.py); it must stay asdict's dict.
+    instance = ServiceInstance.from_health(HEALTH_ENTRY)
+    result = instance.to_dict()
+    assert result == {**asdict(instance), "endpoint": "10.0.0.1:8080"}
+    assert list(result) == [*asdict(instance), "endpoint"]
+    result["tags"].append("changed")
+    result["meta"]["changed"] = "yes"
+    result["checks"][0]["status"] = "critical"
+    assert instance.tags == ["v1"] and "changed" not in instance.meta and instance.checks[0].status == "passing"
+    check = Check.from_api(HEALTH_ENTRY["Checks"][1])
+    assert check.to_dict() == asdict(check) and list(check.to_dict()) == list(asdict(check))
+    assert ServiceInstance.from_health({**HEALTH_ENTRY, "Checks": []}).status == "passing"
 
 
 def test_service_address_wins_over_node_address():

@@ -8,7 +8,7 @@ after a failure. nginx never connects to them: only nginx -t and reloads see the
 
 1. Render path, as deployed: bench/scale-load-balancer.yml runs the load_balancer role on node1
    with the lab's own load_balancer_services plus the bench's (one upstream bench-one; 50 upstreams
-   bm00..bm49 of 20 instances each), then the catalog grows to 100, 500 and 2,000 instances of
+   bench-m-00..bench-m-49 of 20 instances each), then the catalog grows to 100, 500 and 2,000 instances of
    bench-one (then back to none), and to 50 x 20. For each size: catalog write -> live in nginx,
    from the moment the (first) transaction was sent to the time nginx-apply records in its status
    file for the apply whose render is the live file (so consul-template's quiescence, its render,
@@ -83,9 +83,9 @@ CLI_TIMEOUT = 300
 
 
 def many_name(index: int) -> str:
-    # Short: the role lists every upstream name in the load-balancer service's meta, and Consul
-    # refuses a meta value over 512 characters (50 names of the form bench-m-NN do not fit).
-    return f"bm{index:02d}"
+    # 50 names of this form overflow Consul's 512 characters a meta value if listed whole: the role
+    # names as many as fit in the load-balancer service's meta (this bench found that limit).
+    return f"bench-m-{index:02d}"
 
 
 # --- helpers ----------------------------------------------------------------------------------

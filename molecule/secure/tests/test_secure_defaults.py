@@ -119,7 +119,7 @@ def test_a_script_check_registered_through_the_api_is_refused_even_with_the_mana
     """Local script checks are on (the agent's files only): the HTTP API still cannot add one, which
     is what the remote-execution attacks on Consul agents use."""
     api = Api(NODES["secure2"].address)
-    check = {"Name": "api script check", "CheckID": "verifier-script", "Args": ["/bin/true"], "Interval": "10s"}
+    check = {"Name": "api script check", "ID": "verifier-script", "Args": ["/bin/true"], "Interval": "10s"}
     response = api.call("PUT", "/v1/agent/check/register", management_token(), json=check)
     assert response.status_code in (400, 500), (response.status_code, response.text)
     assert "Scripts are disabled on this agent from remote calls" in response.text, response.text

@@ -78,37 +78,27 @@ class Catalog:
         instance = self.instance(service, number)
         return f"{instance['address']}:{instance['port']}"
 
-    def add(self, service: str, numbers) -> float:
-        """Register instances `numbers` of a service; returns the time.time() at which the write was sent."""
+    def _operations(self, verb: str, service: str, numbers) -> list:
+        """The /v1/txn operations that set or delete instances `numbers` of a service."""
         operations = []
         for number in numbers:
             instance = self.instance(service, number)
-            operations.append(
-                {
-                    "Service": {
-                        "Verb": "set",
-                        "Node": instance["node"],
-                        "Service": {"ID": instance["id"], "Service": service, "Port": instance["port"]},
-                    }
-                }
-            )
+            body = {"ID": instance["id"], "Service": service}
+            if verb == "set":
+                body["Port"] = instance["port"]
+            operations.append({"Service": {"Verb": verb, "Node": instance["node"], "Service": body}})
+        return operations
+
+    def add(self, service: str, numbers) -> float:
+        """Register instances `numbers` of a service; returns the time.time() at which the write was sent."""
+        operations = self._operations("set", service, numbers)
         sent = time.time()
         self._txn(operations)
         return sent
 
     def remove(self, service: str, numbers) -> float:
-        operations = []
-        for number in numbers:
-            instance = self.instance(service, number)
-            operations.append(
-                {
-                    "Service": {
-                        "Verb": "delete",
-                        "Node": instance["node"],
-                        "Service": {"ID": instance["id"], "Service": service},
-                    }
-                }
-            )
+        """Deregister instances `numbers` of a service; returns the time.time() at which the write was sent."""
+        operations = self._operations("delete", service, numbers)
         sent = time.time()
         self._txn(operations)
         return sent

@@ -28,8 +28,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 COLLECTIONS = REPO / "build" / "collections"
 sys.path.insert(0, str(REPO / "tests" / "support"))
+sys.path.insert(0, str(REPO / "bench"))
 
 import requests
+from _timing import timed_together
 from consul_agent import ConsulAgent
 
 INSTANCES = 1000
@@ -41,21 +43,6 @@ GENERAL_KV = "lookup community.general.consul_kv"
 KV_COLD = "lookup kv, first in process"
 KV_WARM = "lookup kv, repeated (keep-alive)"
 BIG = f"lookup service, {INSTANCES} instances"
-
-
-def timed_together(cases: list, rounds: int, warmup: int = 3) -> dict:
-    """Time every (name, function) case `rounds` times, round-robin, so that load changes on the
-    machine hit all cases alike. Returns {name: [seconds, ...]}."""
-    for _round in range(warmup):
-        for _name, function in cases:
-            function()
-    samples = {name: [] for name, _function in cases}
-    for _round in range(rounds):
-        for name, function in cases:
-            started = time.perf_counter()
-            function()
-            samples[name].append(time.perf_counter() - started)
-    return samples
 
 
 def summary(samples: list) -> tuple:
@@ -139,6 +126,7 @@ def main() -> int:
                 (KV_WARM, lambda: warm(kv_lookup, ["bench/key"])),
             ],
             rounds,
+            warmup=3,
         )
         big = timed_together(
             [
@@ -146,6 +134,7 @@ def main() -> int:
                 (BIG + ", format=dict", lambda: cold(service_lookup, ["bench-big"], format="dict")),
             ],
             big_rounds,
+            warmup=3,
         )
         cases = list(small.items()) + list(big.items())
 

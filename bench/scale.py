@@ -63,6 +63,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import yaml
 from _catalog_load import Catalog
+from _timing import timed_together
 
 LAB_CONSUL = "http://172.20.20.10:8500"
 LB_NODE = "node1"
@@ -99,18 +100,11 @@ def spread(samples: list, unit: str = "s", scale: float = 1.0, digits: int = 3) 
     return f"min {min(samples) * scale:.{digits}f}, max {max(samples) * scale:.{digits}f} {unit}, n={len(samples)}"
 
 
-def timed_together(cases: list, rounds: int) -> dict:
-    """Time every (name, function) case `rounds` times round-robin after one warm-up round, so that
-    load changes on the machine hit all cases alike. Returns {name: [seconds, ...]}."""
-    for _name, function in cases:
-        function()
-    samples = {name: [] for name, _function in cases}
-    for _round in range(rounds):
-        for name, function in cases:
-            started = time.perf_counter()
-            function()
-            samples[name].append(time.perf_counter() - started)
-    return samples
+def against_raw(label: str, samples: dict, raw: float, what: str, key: str, target: str = "", result: str = ""):
+    """A table row of an in-process lookup case, in ms and as a multiple of the raw GET's median."""
+    value = median(samples[key])
+    detail = f"{value / raw:.2f}x raw; " + spread(samples[key], "ms", 1000, 0)
+    return (f"{label}: {what}", f"{value * 1000:.0f} ms", detail, target, result)
 
 
 def go_duration(text: str) -> float:
@@ -463,6 +457,7 @@ def measure_lookups(catalog: Catalog, host: str, port: int, rounds: int, cli_rou
         result = ("PASS" if ratio <= TARGET_LOOKUP_RATIO else "MISS") if target else ""
         label = f"{size} instances / {NODES} nodes"
         ms = 1000
+
         rows += [
             (
                 f"{label}: raw GET (urllib, {body / 1e6:.1f} MB)",
@@ -471,34 +466,10 @@ def measure_lookups(catalog: Catalog, host: str, port: int, rounds: int, cli_rou
                 "",
                 "",
             ),
-            (
-                f"{label}: raw GET with gzip, inflated",
-                f"{median(samples['raw_gzip']) * ms:.0f} ms",
-                f"{median(samples['raw_gzip']) / raw:.2f}x raw; " + spread(samples["raw_gzip"], "ms", ms, 0),
-                "",
-                "",
-            ),
-            (
-                f"{label}: raw GET + json.loads",
-                f"{median(samples['raw_json']) * ms:.0f} ms",
-                f"{median(samples['raw_json']) / raw:.2f}x raw; " + spread(samples["raw_json"], "ms", ms, 0),
-                "",
-                "",
-            ),
-            (
-                f"{label}: service lookup, first in process",
-                f"{median(samples['lookup']) * ms:.0f} ms",
-                f"{ratio:.2f}x raw; " + spread(samples["lookup"], "ms", ms, 0),
-                target,
-                result,
-            ),
-            (
-                f"{label}: service lookup, format=dict",
-                f"{median(samples['dict']) * ms:.0f} ms",
-                f"{median(samples['dict']) / raw:.2f}x raw; " + spread(samples["dict"], "ms", ms, 0),
-                "",
-                "",
-            ),
+            against_raw(label, samples, raw, "raw GET with gzip, inflated", "raw_gzip"),
+            against_raw(label, samples, raw, "raw GET + json.loads", "raw_json"),
+            against_raw(label, samples, raw, "service lookup, first in process", "lookup", target, result),
+            against_raw(label, samples, raw, "service lookup, format=dict", "dict"),
             (
                 f"{label}: inventory plugin, in-process parse",
                 f"{median(samples['inventory']) * ms:.0f} ms",

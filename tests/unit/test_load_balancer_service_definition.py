@@ -58,7 +58,7 @@ def test_fifty_long_upstream_names_fit_consuls_meta_limit_and_pass_consul_valida
     (lb, _exporter) = definition["services"]
     meta = lb["meta"]
     assert len(meta["upstreams"]) <= CONSUL_META_VALUE_MAX, len(meta["upstreams"])
-    shown, _, more = meta["upstreams"].rpartition(",+")
+    shown, _sep, more = meta["upstreams"].rpartition(",+")
     assert more.endswith(" more") and int(more.split()[0]) == 50 - len(shown.split(","))
     assert shown.split(",") == names[: len(shown.split(","))], "whole names, in order"
     assert meta["upstream_count"] == "50"

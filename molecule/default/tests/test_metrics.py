@@ -109,7 +109,7 @@ def test_prometheus_discovers_every_target_through_consul_and_scrapes_it(prometh
     for (job, instance), target in sorted(targets.items()):
         print(f"{job} on {instance}: {target['scrapeUrl']} up after {seconds:.1f} s")
     # The consul job scrapes Consul's Prometheus format, the metrics job the path from the meta.
-    assert {t["scrapeUrl"] for (job, _), t in targets.items() if job == "consul"} == {
+    assert {t["scrapeUrl"] for (job, _instance), t in targets.items() if job == "consul"} == {
         f"http://172.20.20.{n}0:8500/v1/agent/metrics?format=prometheus" for n in (1, 2, 3)
     }
     assert targets[("nginx-metrics", "node1")]["scrapeUrl"] == "http://172.20.20.10:9113/metrics"
@@ -120,7 +120,9 @@ def test_the_scraped_samples_are_each_targets_own_metrics(prometheus):
         found = query(prometheus, expression)
         return found if len(found) == count else None
 
-    runtime, _ = wait_for(lambda: series("consul_runtime_alloc_bytes > 0", 3), timeout=20, interval=1, what="3 agents")
+    runtime, _seconds = wait_for(
+        lambda: series("consul_runtime_alloc_bytes > 0", 3), timeout=20, interval=1, what="3 agents"
+    )
     assert sorted(s["metric"]["instance"] for s in runtime) == ["node1", "node2", "node3"]
     (nginx,) = wait_for(lambda: series("nginx_up == 1", 1), timeout=20, interval=1, what="nginx_up")[0]
     assert nginx["metric"]["instance"] == "node1"

@@ -285,7 +285,7 @@ class LibraryBundle(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader):
         self.sources = sources
 
     def _module(self, fullname: str) -> str | None:
-        package, _, name = fullname.rpartition(".")
+        package, _dot, name = fullname.rpartition(".")
         return name if package == PACKAGE and name in self.sources else None
 
     def find_spec(self, fullname, path=None, target=None):
@@ -419,13 +419,14 @@ def run(args, environ, now: float) -> int:
     known = (library.consul_errors.ConsulError, library.docker_api.DockerUnavailable)
     try:
         hostname, found = reconcile_pass(args, environ, library)
-    except known as error:
-        return fail(args, now, f"{error.kind}: {one_line(error.message)}")
     except FlagsChanged as error:
         # Not a failure: the role's run that changes the flags restarts the timer with the new ones.
         print(f"registrator-reconcile: pass skipped: {error}", flush=True)
         return 0
     except Exception as error:  # noqa: BLE001 - recorded, so that the check says the pass failed
+        # The library's own errors (known only once it is loaded) say what failed in one line.
+        if isinstance(error, known):
+            return fail(args, now, f"{error.kind}: {one_line(error.message)}")
         traceback.print_exc()
         return fail(args, now, f"unexpected error: {type(error).__name__}: {one_line(error)}")
     state = pass_record(found, args, hostname, now)

@@ -8,6 +8,7 @@ test that started it never stops it (a failed test still joins it in its finally
 
 from __future__ import annotations
 
+import http.client
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ class LoadReport:
     # Failures as (seconds since the start, status or 0, first characters of the answer).
     failures: list = field(default_factory=list)
     seconds: float = 0.0
+    # GETs sent again once, as HTTP clients do, after a kept-alive connection closed with no answer.
+    retried: int = 0
 
     @property
     def recovery(self) -> float:
@@ -37,7 +40,7 @@ class LoadReport:
     def line(self) -> str:
         return (
             f"load[{self.name}]: sent={self.sent} failed={self.failed} recovery={self.recovery:.2f}s"
-            f" over {self.seconds:.1f}s"
+            f" over {self.seconds:.1f}s retried={self.retried}"
         )
 
 
@@ -77,7 +80,7 @@ class Load(threading.Thread):
         ):
             status, text = 0, ""
             try:
-                response = session.get(self.url, timeout=self.timeout)
+                response = self._get(session)
                 status, text = response.status_code, response.text[:120]
             except requests.RequestException as error:
                 text = str(error)[:120]
@@ -87,6 +90,20 @@ class Load(threading.Thread):
                 self.report.failures.append((round(time.monotonic() - start, 2), status, text))
             self._stop_requested.wait(self.interval)
         self.report.seconds = time.monotonic() - start
+
+    def _get(self, session: requests.Session) -> requests.Response:
+        """One GET. A kept-alive connection that nginx closes with no answer at all (an old worker
+        closing its idle connections at a reload, as the client reuses one) is the race RFC 9112
+        9.3.1 lets a client retry an idempotent request for: sent again once, on a new connection,
+        and counted in `retried`. Any other error, and a second one, is a failure."""
+        try:
+            return session.get(self.url, timeout=self.timeout)
+        except requests.ConnectionError as error:
+            if not _closed_without_answer(error):
+                raise
+            self.report.retried += 1
+            session.close()
+            return session.get(self.url, timeout=self.timeout)
 
     def stop(self) -> LoadReport:
         self._stop_requested.set()
@@ -102,3 +119,17 @@ class Load(threading.Thread):
 
     def __exit__(self, *_exc) -> None:
         self.stop()
+
+
+def _closed_without_answer(error: BaseException) -> bool:
+    """Whether the connection closed before any byte of an answer (http.client.RemoteDisconnected
+    somewhere in the chain of causes), not refused, reset mid-answer or timed out."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, http.client.RemoteDisconnected) or any(
+            isinstance(arg, http.client.RemoteDisconnected) for arg in getattr(error, "args", ())
+        ):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
